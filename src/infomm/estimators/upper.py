@@ -1,0 +1,435 @@
+"""Estimators from a fitted conditional density q(y|x): CLUB, L1Out and difference of entropies.
+
+One variational Gaussian q(y|x) = N(mu(x), (L(x) L(x)^T)^-1) with MLP mean and precision
+factor (:class:`GaussianConditional`) is fitted by maximum likelihood on the training split
+(loss -mean log q(y|x), :func:`~infomm.estimators.fitting.fit`); a read-out on the held-out
+split turns it into a number:
+
+============  =====================================================================  =====================
+name          held-out read-out                                                       reference
+============  =====================================================================  =====================
+club          mean_i log q(y_i|x_i) - mean_{i,j} log q(y_j|x_i)                      Cheng et al. 2020 Eq. 3,
+                                                                                      Sec. 3.2 (vCLUB)
+club_sampled  mean_i log q(y_i|x_i) - log q(y_k'_i|x_i), one random negative k'_i    Cheng et al. 2020
+                                                                                      Sec. 3.3, Algorithm 1
+l1out         mean_i log q(y_i|x_i) - log 1/(n-1) sum_{j!=i} q(y_i|x_j)              Poole et al. 2019
+                                                                                      Eq. 15-16
+doe           CE(Y) - CE(Y|X): cross-entropies of a mixture p(y) and of q(y|x)       McAllester & Stratos
+                                                                                      2020 Sec. 7
+============  =====================================================================  =====================
+
+References: Cheng, Hao, Dai, Liu, Gan, Carin (2020), "CLUB: A Contrastive Log-ratio Upper
+Bound of Mutual Information", ICML; Poole, Ozair, van den Oord, Alemi, Tucker (2019), "On
+Variational Bounds of Mutual Information", ICML; McAllester & Stratos (2020), "Formal
+Limitations on the Measurement of Mutual Information", AISTATS.
+
+With the true conditional, CLUB equals I(X;Y) plus the lautum information
+KL(p(x)p(y) || p(x,y)), so it is an upper bound but not tight: for a bivariate Gaussian with
+correlation rho it reads rho^2 / (1 - rho^2) (1.286 nats at rho = 0.75, where I = 0.413).
+L1Out and DoE approach I(X;Y) itself.
+
+Example:
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(2000, 1))
+    >>> y = 0.75 * x + np.sqrt(1 - 0.75**2) * rng.normal(size=(2000, 1))  # I = 0.4133 nats
+    >>> abs(DoEMI().estimate(x, y).value - 0.4133) < 0.05
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from infomm.estimators.base import MI_ESTIMATORS, MIEstimatorBase
+from infomm.estimators.critics import _ACTIVATIONS, mlp
+from infomm.estimators.fitting import FitConfig, FitResult, fit, split_indices
+from infomm.estimators.mixture import MixtureConfig, MixtureDensity, with_options
+from infomm.functional.mixture import (
+    club_bound,
+    club_sampled_bound,
+    gaussian_log_prob,
+    l1out_bound,
+    pairwise_log_prob,
+)
+from infomm.interface import Estimate, Flag, FlagCode, InputError
+from infomm.validation import check_int_range
+
+COVARIANCES = ("diagonal", "full")
+_LOG_SCALE_BOUND = 7.0  # |log precision-scale| <= 7: sd within [1e-3, 1e3] on the standardised scale
+
+
+class GaussianConditional(nn.Module):
+    """q(y|x) = N(mu(x), (L(x) L(x)^T)^-1), the variational conditional of Cheng et al. 2020 Sec. 3.2.
+
+    Two MLPs of x give the mean (n, dy) and the precision factor: its log-diagonal (softly
+    bounded to +-7) and, for ``covariance="full"``, its dy(dy-1)/2 strictly lower entries.
+
+    Example:
+        >>> q = GaussianConditional(3, 2, hidden=8, layers=1)
+        >>> x, y = torch.randn(5, 3), torch.randn(5, 2)
+        >>> q.log_prob(y, x).shape, q.pairwise(y, x).shape
+        (torch.Size([5]), torch.Size([5, 5]))
+    """
+
+    def __init__(
+        self, dim_x: int, dim_y: int, hidden: int = 64, layers: int = 2, activation: str = "relu",
+        covariance: str = "diagonal",
+    ) -> None:
+        super().__init__()
+        if covariance not in COVARIANCES:
+            raise InputError(f"covariance={covariance!r} is not known; use 'diagonal' or 'full'.")
+        if activation not in _ACTIVATIONS:
+            raise InputError(f"activation={activation!r} is not known; use one of {', '.join(_ACTIVATIONS)}.")
+        check_int_range(dim_x, "dim_x", 1)
+        check_int_range(dim_y, "dim_y", 1)
+        check_int_range(hidden, "hidden", 1)
+        check_int_range(layers, "layers", 0)
+        self.dim_y = dim_y
+        self.full = covariance == "full"
+        n_scale = dim_y + (dim_y * (dim_y - 1) // 2 if self.full else 0)
+        self.mean_net = mlp(dim_x, dim_y, hidden, layers, activation)
+        self.scale_net = mlp(dim_x, n_scale, hidden, layers, activation)
+        self.register_buffer("tril_index", torch.tril_indices(dim_y, dim_y, offset=-1), persistent=False)
+
+    def params(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean (n, dy) and precision factor: (n, dy) diagonal or (n, dy, dy) lower-triangular."""
+        raw = self.scale_net(x)
+        d = self.dim_y
+        log_diag = _LOG_SCALE_BOUND * torch.tanh(raw[:, :d] / _LOG_SCALE_BOUND)
+        if not self.full:
+            return self.mean_net(x), log_diag.exp()
+        chol = torch.diag_embed(log_diag.exp())
+        chol[:, self.tril_index[0], self.tril_index[1]] = raw[:, d:]
+        return self.mean_net(x), chol
+
+    def log_prob(self, y: Tensor, x: Tensor) -> Tensor:
+        """log q(y_i | x_i), shape (n,)."""
+        mean, chol = self.params(x)
+        return gaussian_log_prob(y, mean, chol)
+
+    def pairwise(self, y: Tensor, x: Tensor, chunk: int = 256) -> Tensor:
+        """(n, m) matrix of log q(y_j | x_i), computed in chunks of rows of ``x``."""
+        rows = []
+        for i in range(0, x.shape[0], chunk):
+            mean, chol = self.params(x[i : i + chunk])
+            rows.append(pairwise_log_prob(y, mean, chol))
+        return torch.cat(rows)
+
+    # the Objective of fit(): maximum likelihood of q
+    def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        return -self.log_prob(y, x).mean()
+
+    def score(self, x: Tensor, y: Tensor) -> float:
+        return float(self.log_prob(y, x).mean())
+
+
+Readout = Callable[[GaussianConditional, Tensor, Tensor, torch.Generator], float]
+
+
+def _read_club(q: GaussianConditional, x: Tensor, y: Tensor, gen: torch.Generator) -> float:
+    return float(club_bound(q.pairwise(y, x)))
+
+
+def _read_club_sampled(q: GaussianConditional, x: Tensor, y: Tensor, gen: torch.Generator) -> float:
+    perm = torch.randperm(x.shape[0], generator=gen).to(x.device)
+    return float(club_sampled_bound(q.log_prob(y, x), q.log_prob(y[perm], x)))
+
+
+def _read_l1out(q: GaussianConditional, x: Tensor, y: Tensor, gen: torch.Generator) -> float:
+    return float(l1out_bound(q.pairwise(y, x)))
+
+
+READOUTS: dict[str, Readout] = {"club": _read_club, "club_sampled": _read_club_sampled, "l1out": _read_l1out}
+
+
+@dataclass
+class UpperConfig:
+    """Everything CLUB, L1Out and DoE depend on.
+
+    Attributes:
+        hidden, layers, activation: sizes of the two MLPs of q(y|x) (``layers`` hidden layers).
+        covariance: precision of q(y|x): ``"diagonal"`` (CLUB's choice) or ``"full"``.
+        standardize: z-score each column of x and y (fitted on the training split).
+        readout_size: at most this many held-out samples enter the (n, n) read-out matrix.
+        marginal: DoE's density of y (a :class:`MixtureConfig`; seed and device come from ``fit``).
+        fit: the shared :class:`FitConfig`.
+    """
+
+    hidden: int = 64
+    layers: int = 2
+    activation: str = "relu"
+    covariance: str = "diagonal"
+    standardize: bool = True
+    readout_size: int = 4096
+    marginal: MixtureConfig = field(default_factory=MixtureConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+
+    def validate(self) -> None:
+        if self.covariance not in COVARIANCES:
+            raise InputError(f"covariance={self.covariance!r} is not known; use 'diagonal' or 'full'.")
+        check_int_range(self.readout_size, "readout_size", 2)
+        self.fit.validate()
+        self.marginal.validate()
+
+
+class _FittedConditional(MIEstimatorBase):
+    """Shared part: the split, standardisation and maximum-likelihood fit of q(y|x)."""
+
+    min_samples = 20
+
+    def __init__(self, config: UpperConfig, options: dict[str, Any]) -> None:
+        self.config = with_options(config, options, f"method {self.name!r}")
+        self.config.validate()
+        GaussianConditional(1, 1, 1, 0, self.config.activation, self.config.covariance)  # fail fast
+        self.q: GaussianConditional | None = None
+        self.last_fit: FitResult | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.config.fit.seed
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self.config.fit.seed = value
+
+    def _prepare(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        cfg = self.config
+        tr, he = split_indices(x.shape[0], cfg.fit.heldout_fraction, cfg.fit.seed, min_side=4)
+        log_sd = np.zeros(y.shape[1])
+        if cfg.standardize:
+            x, _ = _standardize(x, tr)
+            y, log_sd = _standardize(y, tr)
+        return x, y, tr, he, log_sd
+
+    def _fit_q(self, x: Tensor, y: Tensor, tr: np.ndarray, he: np.ndarray) -> FitResult:
+        cfg = self.config
+        torch.manual_seed(cfg.fit.seed)
+        q = GaussianConditional(x.shape[1], y.shape[1], cfg.hidden, cfg.layers, cfg.activation, cfg.covariance)
+        q.to(x.device)
+        self.last_fit = fit(q, (x[tr], y[tr]), (x[he], y[he]), cfg.fit, description=f"{self.name}: q(y|x)")
+        self.q = q
+        return self.last_fit
+
+    def _flags(self, res: FitResult, train: float, held: float) -> tuple[Flag, ...]:
+        flags = []
+        if res.diverged:
+            flags.append(Flag(FlagCode.DIVERGED, "fitting q(y|x) diverged (non-finite loss); lower lr."))
+        if train - held > max(0.1, 0.2 * abs(held)):
+            flags.append(
+                Flag(
+                    FlagCode.OVERFIT,
+                    f"train value {train:.3f} is well above held-out {held:.3f}: q(y|x) overfits; use more "
+                    "samples or smaller networks (hidden, layers).",
+                )
+            )
+        return tuple(flags)
+
+    def _negative_tolerance(self, est: Estimate) -> float:
+        return 0.02
+
+
+class VariationalUpperMI(_FittedConditional):
+    """CLUB, sampled CLUB or L1Out from a fitted Gaussian q(y|x) (see the module table).
+
+    Args:
+        kind: ``"club"``, ``"club_sampled"`` or ``"l1out"``.
+        config: an :class:`UpperConfig`; ``options`` override its fields or its fit's by name.
+
+    ``value`` is the read-out on (up to ``readout_size``) held-out samples; ``train_value``
+    the same on as many training samples.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(2000, 1))
+        >>> y = 0.75 * x + np.sqrt(1 - 0.75**2) * rng.normal(size=(2000, 1))
+        >>> round(VariationalUpperMI("club").estimate(x, y).value, 1)  # rho^2/(1-rho^2) = 1.29 >= I = 0.41
+        1.3
+    """
+
+    def __init__(self, kind: str = "club", config: UpperConfig | None = None, **options: Any) -> None:
+        if kind not in READOUTS:
+            raise InputError(f"kind={kind!r} is not known; use one of {', '.join(READOUTS)}.")
+        self.name = kind  # type: ignore[misc]
+        self.readout = READOUTS[kind]
+        super().__init__(config or UpperConfig(), options)
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
+        cfg = self.config
+        x, y, tr, he, _ = self._prepare(x, y)
+        dev = torch.device(cfg.fit.device)
+        xt = torch.as_tensor(x, dtype=torch.float32, device=dev)
+        yt = torch.as_tensor(y, dtype=torch.float32, device=dev)
+        res = self._fit_q(xt, yt, tr, he)
+        assert self.q is not None
+        m = min(len(he), len(tr), cfg.readout_size)
+        gen = torch.Generator().manual_seed(cfg.fit.seed)
+        with torch.no_grad():
+            held = self.readout(self.q, xt[he[:m]], yt[he[:m]], gen)
+            train = self.readout(self.q, xt[tr[:m]], yt[tr[:m]], gen)
+        return Estimate(
+            value=held,
+            method=self.name,
+            n=x.shape[0],
+            train_value=train,
+            heldout_value=held,
+            flags=self._flags(res, train, held),
+            details={
+                "covariance": cfg.covariance,
+                "readout_size": m,
+                "heldout_loglik": res.heldout_score,
+                "epochs": res.epochs_run,
+                "best_epoch": res.best_epoch,
+                "seconds": round(res.seconds, 3),
+                "n_train": len(tr),
+                "n_heldout": len(he),
+            },
+        )
+
+
+class DoEMI(_FittedConditional):
+    """Difference of entropies I = H(Y) - H(Y|X) (McAllester & Stratos 2020, Sec. 7).
+
+    Both terms are cross-entropies on the held-out split of models fitted on the training
+    split: H(Y) with a :class:`~infomm.estimators.mixture.MixtureDensity` of y (settings,
+    including its own fit settings, in ``config.marginal``; seed and device from
+    ``config.fit``), H(Y|X) with a Gaussian q(y|x)
+    (``covariance="full"`` by default). Each cross-entropy is an upper bound on its entropy,
+    so the difference is neither an upper nor a lower bound, but it is not capped by
+    log(batch) either. Both are reported in ``details`` on the original scale of y.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(1)
+        >>> x, y = rng.normal(size=(2000, 2)), rng.normal(size=(2000, 2))  # independent: I = 0
+        >>> abs(DoEMI().estimate(x, y).value) < 0.05
+        True
+    """
+
+    name = "doe"
+
+    def __init__(self, config: UpperConfig | None = None, **options: Any) -> None:
+        super().__init__(config or UpperConfig(covariance="full"), options)
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
+        cfg = self.config
+        x, y, tr, he, log_sd = self._prepare(x, y)
+        dev = torch.device(cfg.fit.device)
+        xt = torch.as_tensor(x, dtype=torch.float32, device=dev)
+        yt = torch.as_tensor(y, dtype=torch.float32, device=dev)
+        res = self._fit_q(xt, yt, tr, he)
+        assert self.q is not None
+        marginal = MixtureDensity(cfg.marginal, seed=cfg.fit.seed, device=cfg.fit.device, threads=cfg.fit.threads)
+        res_y = marginal.fit_split(y[tr], y[he])
+        self.marginal = marginal
+        with torch.no_grad():
+            h_cond = {k: -float(self.q.log_prob(yt[i], xt[i]).mean()) for k, i in (("tr", tr), ("he", he))}
+        h_marg = {k: float(marginal.surprisal(y[i]).mean()) for k, i in (("tr", tr), ("he", he))}
+        held, train = h_marg["he"] - h_cond["he"], h_marg["tr"] - h_cond["tr"]
+        jac = float(log_sd.sum())
+        flags = self._flags(res, train, held)
+        if res_y.diverged:
+            flags += (Flag(FlagCode.DIVERGED, "fitting the density of y diverged (non-finite loss); lower lr."),)
+        return Estimate(
+            value=held,
+            method=self.name,
+            n=x.shape[0],
+            train_value=train,
+            heldout_value=held,
+            flags=flags,
+            details={
+                "h_y": h_marg["he"] + jac,
+                "h_y_given_x": h_cond["he"] + jac,
+                "covariance": cfg.covariance,
+                "marginal_components": int(marginal.logits.shape[0]),
+                "epochs": res.epochs_run,
+                "marginal_epochs": res_y.epochs_run,
+                "seconds": round(res.seconds + res_y.seconds, 3),
+                "n_train": len(tr),
+                "n_heldout": len(he),
+            },
+        )
+
+
+class CLUBLoss(nn.Module):
+    """CLUB as a differentiable loss for a user's training loop (Cheng et al. 2020, Algorithm 1).
+
+    Shapes: ``x`` (n, dim_x), ``y`` (n, dim_y). Two steps per iteration: train q with
+    :meth:`learning_loss` on **detached** features (maximum likelihood of q(y|x)); then
+    minimise :meth:`forward` (the CLUB estimate, Eq. 3 or its sampled form) with the
+    encoder's optimiser to reduce I(X;Y).
+
+    Args:
+        dim_x, dim_y: feature sizes.
+        hidden, layers: MLP sizes of q(y|x) (diagonal Gaussian).
+        sampled: one random negative per sample (vCLUB-S, O(n)) instead of all n^2 pairs.
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> enc = nn.Linear(4, 2)
+        >>> club = CLUBLoss(2, 1, hidden=16)
+        >>> opt_q = torch.optim.Adam(club.parameters(), lr=1e-2)
+        >>> opt_enc = torch.optim.Adam(enc.parameters(), lr=1e-2)
+        >>> x = torch.randn(256, 4)
+        >>> y = x[:, :1] + 0.1 * torch.randn(256, 1)
+        >>> for _ in range(20):
+        ...     z = enc(x)
+        ...     opt_q.zero_grad(); club.learning_loss(z.detach(), y).backward(); opt_q.step()
+        ...     opt_enc.zero_grad(); club(z, y).backward(); opt_enc.step()
+        >>> float(club(enc(x), y)) < 10.0
+        True
+    """
+
+    def __init__(self, dim_x: int, dim_y: int, hidden: int = 64, layers: int = 2, sampled: bool = False) -> None:
+        super().__init__()
+        self.q = GaussianConditional(dim_x, dim_y, hidden, layers, "relu", "diagonal")
+        self.sampled = sampled
+
+    def learning_loss(self, x: Tensor, y: Tensor) -> Tensor:
+        """-mean log q(y_i | x_i): minimise it (with detached x, y) to fit q."""
+        return -self.q.log_prob(y, x).mean()
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """The CLUB upper-bound estimate of I(X;Y) on this batch (scalar, nats)."""
+        if x.shape[0] < 2:
+            raise InputError(f"x has {x.shape[0]} rows; CLUB needs a batch of at least 2 samples.")
+        if self.sampled:
+            perm = torch.randperm(x.shape[0], device=x.device)
+            return club_sampled_bound(self.q.log_prob(y, x), self.q.log_prob(y[perm], x))
+        return club_bound(self.q.pairwise(y, x))
+
+
+def _standardize(a: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mu, sd = a[idx].mean(axis=0), a[idx].std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return (a - mu) / sd, np.log(sd)
+
+
+def _factory(kind: str) -> Callable[..., VariationalUpperMI]:
+    def make(**options: Any) -> VariationalUpperMI:
+        return VariationalUpperMI(kind, **options)
+
+    make.__name__ = f"upper_{kind}"
+    return make
+
+
+def _doe_factory(**options: Any) -> DoEMI:
+    return DoEMI(**options)
+
+
+for _name, _summary in (
+    ("club", "CLUB upper bound from a fitted Gaussian q(y|x) (Cheng et al. 2020)"),
+    ("club_sampled", "sampled CLUB (vCLUB-S): one random negative per sample"),
+    ("l1out", "leave-one-out bound from a fitted Gaussian q(y|x) (Poole et al. 2019)"),
+):
+    MI_ESTIMATORS.register(_name, _factory(_name), summary=_summary)
+MI_ESTIMATORS.register(
+    "doe", _doe_factory, summary="difference of entropies H(Y) - H(Y|X) from held-out cross-entropies (McAllester & Stratos 2020)"
+)

@@ -1,0 +1,115 @@
+"""The `infomm` command, called in-process through `main(argv)`."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from infomm.cli.main import main
+
+
+@pytest.fixture
+def gauss_files(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 1))
+    y = 0.75 * x + math.sqrt(1 - 0.75**2) * rng.normal(size=(2000, 1))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    return tmp_path / "x.npy", tmp_path / "y.npy"
+
+
+def run_json(capsys, argv):
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def test_mi_json_contract(gauss_files, capsys):
+    x, y = gauss_files
+    d = run_json(capsys, ["mi", str(x), str(y), "--method", "ksg", "--json"])
+    assert {"value", "unit", "method", "n", "flags"} <= set(d)
+    assert d["unit"] == "nats" and d["method"] == "ksg" and d["n"] == 2000
+    assert abs(d["value"] - 0.4133) < 0.05
+    bits = run_json(capsys, ["mi", str(x), str(y), "--method", "ksg", "--json", "--bits"])
+    assert bits["unit"] == "bits" and bits["value"] == pytest.approx(d["value"] / math.log(2))
+
+
+def test_mi_options_seed_and_spread(gauss_files, capsys):
+    x, y = gauss_files
+    d = run_json(
+        capsys,
+        ["mi", str(x), str(y), "-m", "infonce", "--json", "-o", "max_epochs=5", "--seed", "2", "--spread", "seeds",
+         "--repeats", "2"],
+    )
+    assert d["method"] == "infonce" and d["spread"]["kind"] == "seeds" and len(d["spread"]["values"]) == 2
+
+
+def test_mi_readable_output_and_list(gauss_files, capsys):
+    x, y = gauss_files
+    assert main(["mi", str(x), str(y), "--method", "gaussian"]) == 0
+    assert "0.41" in capsys.readouterr().out
+    assert main(["mi", "--list"]) == 0
+    listing = capsys.readouterr().out
+    for name in ("ksg", "smile", "infonce", "mine", "auto"):
+        assert name in listing
+
+
+def test_entropy_json(tmp_path, capsys):
+    x = np.random.default_rng(0).normal(size=(3000, 2))
+    np.save(tmp_path / "x.npy", x)
+    d = run_json(capsys, ["entropy", str(tmp_path / "x.npy"), "--json"])
+    assert abs(d["value"] - math.log(2 * math.pi * math.e)) < 0.08 and d["quantity"] == "entropy"
+
+
+def bad_inputs(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "a.npy", rng.normal(size=(100, 2)))
+    np.save(tmp_path / "b.npy", rng.normal(size=(90, 2)))
+    nan = rng.normal(size=(100, 2))
+    nan[5, 1] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    np.save(tmp_path / "cube.npy", rng.normal(size=(100, 2, 2)))
+    np.save(tmp_path / "tiny.npy", rng.normal(size=(3, 2)))
+    (tmp_path / "text.csv").write_text("a,b\n1,x\n2,3\n")
+    (tmp_path / "corrupt.npy").write_bytes(b"not an npy file")
+    return {
+        "different row counts": (["a.npy", "b.npy"], "100 rows but Y has 90"),
+        "nan": (["nan.npy", "a.npy"], "non-finite"),
+        "3-D": (["cube.npy", "a.npy"], "3-D"),
+        "too few samples": (["tiny.npy", "tiny.npy"], "at least"),
+        "non-numeric csv": (["text.csv", "a.npy"], "not a number"),
+        "missing file": (["missing.npy", "a.npy"], "does not exist"),
+        "corrupt": (["corrupt.npy", "a.npy"], "corrupt"),
+    }
+
+
+def test_bad_input_exit_code_2_and_one_clear_line(tmp_path, capsys):
+    for case, (files, message) in bad_inputs(tmp_path).items():
+        code = main(["mi", *[str(tmp_path / f) for f in files], "--method", "ksg"])
+        err = capsys.readouterr().err
+        assert code == 2, case
+        assert message in err, (case, err)
+        assert "Traceback" not in err
+
+
+def test_unknown_method_and_bad_option(gauss_files, capsys):
+    x, y = gauss_files
+    assert main(["mi", str(x), str(y), "--method", "nope"]) == 2
+    assert "choose one of" in capsys.readouterr().err
+    assert main(["mi", str(x), str(y), "-m", "smile", "-o", "hiden=3"]) == 2
+    assert "unknown option" in capsys.readouterr().err
+    assert main(["mi", str(x)]) == 2
+
+
+def test_help_for_every_subcommand(capsys):
+    for sub in ("mi", "entropy", "diagnose", "data"):
+        assert main([sub, "--help"]) == 0
+        assert "Usage" in capsys.readouterr().out
+
+
+def test_data_sample_writes_task_and_truth(tmp_path, capsys):
+    assert main(["data", "sample", "gauss-2pair-5x5", "--n", "500", "--out", str(tmp_path)]) == 0
+    assert "1.02" in capsys.readouterr().out
+    assert np.load(tmp_path / "x.npy").shape == (500, 5)
