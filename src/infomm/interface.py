@@ -65,7 +65,8 @@ class Spread:
     Attributes:
         kind: what was repeated: ``"seeds"``, ``"folds"`` or ``"bootstrap"``.
         values: the individual estimates (nats).
-        low, high: a central interval (default 95 %) of ``values``.
+        low, high: a central interval (default 95 %) of ``values``; with fewer than 20
+            values, their minimum and maximum (quantiles of a handful of values mislead).
     """
 
     kind: Literal["seeds", "folds", "bootstrap"]
@@ -88,6 +89,8 @@ class Spread:
         cls, kind: Literal["seeds", "folds", "bootstrap"], values: Sequence[float], level: float = 0.95
     ) -> Spread:
         v = np.asarray(list(values), dtype=float)
+        if v.size < 20:
+            return cls(kind, tuple(float(x) for x in v), float(v.min()), float(v.max()))
         a = (1.0 - level) / 2.0
         return cls(kind, tuple(float(x) for x in v), float(np.quantile(v, a)), float(np.quantile(v, 1 - a)))
 

@@ -53,7 +53,7 @@ def diagnose_command(
         out.print_json(json.dumps(rep.to_dict()))
         return
     table = Table(title=f"{rep.dataset}: {rep.n} samples, {rep.n_classes} classes (nats)", title_justify="left")
-    for col in ("quantity", "value", "95% interval", "method"):
+    for col in ("quantity", "value", "interval (repeats)", "method"):
         table.add_column(col)
     for r in rows(rep):
         table.add_row(*r)

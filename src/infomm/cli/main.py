@@ -66,7 +66,7 @@ def _print_estimate(est: Estimate, title: str) -> None:
     if est.spread is not None:
         table.add_row(
             f"spread ({est.spread.kind})",
-            f"std {est.spread.std:.4f}, 95% [{est.spread.low:.4f}, {est.spread.high:.4f}]",
+            f"std {est.spread.std:.4f}, interval [{est.spread.low:.4f}, {est.spread.high:.4f}]",
         )
     out.print(table)
     for f in est.flags:

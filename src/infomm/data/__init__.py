@@ -1,0 +1,55 @@
+"""Data: tasks with known truth, built-in real data (AV-digits), loaders for user files.
+
+Example:
+    >>> from infomm.data import TASKS
+    >>> round(TASKS.get("binormal-0.75").truth, 4)
+    0.4133
+"""
+
+from infomm.data.avdigits import DIGIT_WORDS, LogMelConfig, load_avdigits, speech_pool
+from infomm.data.base import PairedDataset
+from infomm.data.fsdd import FSDDRecording, load_fsdd
+from infomm.data.io import load_array
+from infomm.data.tasks import (
+    TASKS,
+    additive_uniform,
+    benchmark_family,
+    bivariate_normal,
+    dense,
+    entropy_family,
+    gaussian_entropy_task,
+    gaussian_pairs_with_mi,
+    gaussian_task,
+    independent,
+    sparse_pairs,
+    student_t,
+    transformed,
+    uniform_cube_entropy_task,
+)
+from infomm.data.transforms import TRANSFORMS
+
+__all__ = [
+    "DIGIT_WORDS",
+    "FSDDRecording",
+    "LogMelConfig",
+    "PairedDataset",
+    "TASKS",
+    "TRANSFORMS",
+    "additive_uniform",
+    "benchmark_family",
+    "bivariate_normal",
+    "dense",
+    "entropy_family",
+    "gaussian_entropy_task",
+    "gaussian_pairs_with_mi",
+    "gaussian_task",
+    "independent",
+    "load_array",
+    "load_avdigits",
+    "load_fsdd",
+    "sparse_pairs",
+    "student_t",
+    "transformed",
+    "uniform_cube_entropy_task",
+    "speech_pool",
+]

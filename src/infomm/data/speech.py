@@ -116,25 +116,23 @@ class EspeakEngine:
     def fresh(cls) -> Iterator[EspeakEngine]:
         """A private engine loaded from a temporary copy of the library (fresh static state)."""
         tmp = tempfile.mkdtemp(prefix="infomm-espeak-")
+        engine: EspeakEngine | None = None
         try:
             src = Path(_loader().get_library_path())
-            copy = Path(tmp) / src.name
-            shutil.copyfile(src, copy)
-            engine = cls(str(copy))
-        except OSError as err:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copyfile(src, Path(tmp) / src.name)
+            engine = cls(str(Path(tmp) / src.name))
+        except OSError as err:  # e.g. a temp folder mounted noexec
             warnings.warn(
                 f"could not load a private eSpeak NG copy ({err}); using the shared engine, "
                 "so synthesis may vary slightly between runs.",
                 RuntimeWarning,
                 stacklevel=3,
             )
-            yield cls.shared()
-            return
         try:
-            yield engine
+            yield engine if engine is not None else cls.shared()
         finally:
-            engine.close()
+            if engine is not None:
+                engine.close()
             shutil.rmtree(tmp, ignore_errors=True)
 
     def close(self) -> None:
@@ -313,14 +311,22 @@ def add_white_noise(waveform: np.ndarray, snr_db: float, rng: np.random.Generato
 
 
 def measured_snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
-    """``10 log10(sum clean^2 / sum (noisy - clean)^2)`` in dB."""
+    """``10 log10(sum clean^2 / sum (noisy - clean)^2)`` in dB; shapes (T,), (T,) -> float.
+
+    >>> round(measured_snr_db(np.ones(4), np.ones(4) + 0.1), 6)
+    20.0
+    """
     c = np.asarray(clean, dtype=np.float64)
     d = np.asarray(noisy, dtype=np.float64) - c
     return float(10 * np.log10(np.sum(c**2) / np.sum(d**2)))
 
 
 def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
-    """HTK mel scale ``m = 2595 log10(1 + f / 700)`` (Young et al., 2006, The HTK Book v3.4, Sec. 5.4, Eq. 5.13)."""
+    """HTK mel scale ``m = 2595 log10(1 + f / 700)`` (Young et al., 2006, The HTK Book v3.4, Sec. 5.4, Eq. 5.13).
+
+    >>> round(float(hz_to_mel(1000.0)), 1), round(float(mel_to_hz(hz_to_mel(440.0))), 6)
+    (1000.0, 440.0)
+    """
     return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -92,9 +92,12 @@ class MIEstimatorBase(ABC):
     validated float64 arrays ``x`` (n, dx) and ``y`` (n, dy); the base adds flags.
     """
 
-    name: ClassVar[str] = "mi"
-    min_samples: ClassVar[int] = 2
+    name: str = "mi"
+    min_samples: int = 2
     transform: str | None = None
+    #: which kinds of spread are valid for this method (see :meth:`estimate_with_spread`)
+    spread_kinds: tuple[str, ...] = ("seeds", "folds", "bootstrap")
+    no_bootstrap_reason: str = ""
 
     def estimate(self, x: Any, y: Any) -> Estimate:
         """Estimate I(X;Y) in nats from paired samples (rows of ``x`` and ``y``)."""
@@ -102,7 +105,9 @@ class MIEstimatorBase(ABC):
         require_samples(xa.shape[0], self.min_samples, what="x and y", method=self.name)
         xa, ya = apply_transform(xa, self.transform), apply_transform(ya, self.transform)
         est = self._estimate(xa, ya)
-        flags = [f for f in (heavy_tail_flag(xa, ya), negative_flag(est.value, self._negative_tolerance(est))) if f]
+        flags = [
+            f for f in (heavy_tail_flag(xa, ya), negative_flag(est.value, self._negative_tolerance(est))) if f
+        ]
         return est.with_flags(*flags)
 
     def _negative_tolerance(self, est: Estimate) -> float:
@@ -117,22 +122,33 @@ class MIEstimatorBase(ABC):
     ) -> Estimate:
         """Estimate, plus its spread over ``repeats`` bootstrap resamples, seeds or folds.
 
-        ``"bootstrap"`` resamples rows with replacement (for kNN methods duplicates are
-        broken by their tiny jitter); ``"seeds"`` re-runs with different seeds (for
-        methods with a ``seed`` attribute); ``"folds"`` estimates on ``repeats`` disjoint
-        folds (each of n/repeats samples, so the spread is an over-estimate for n).
+        ``"bootstrap"`` resamples rows with replacement (not valid for kNN methods, whose
+        ``spread_kinds`` exclude it: a duplicated row is a neighbour at distance 0);
+        ``"seeds"`` re-runs with ``repeats`` seeds, the estimate's own seed first (for methods
+        with a ``seed`` attribute); ``"folds"`` estimates on ``repeats`` disjoint folds (each
+        of n/repeats samples, so the spread over-states that of an estimate on all n).
         """
         xa, ya = as_paired(x, y, ("x", "y"), min_n=1)
         main = self.estimate(xa, ya)
-        values = _repeat(self, kind, repeats, seed, xa.shape[0], lambda idx, est: est.estimate(xa[idx], ya[idx]).value)
+        values = _repeat(
+            self,
+            kind,
+            repeats,
+            seed,
+            xa.shape[0],
+            lambda idx, est: est.estimate(xa[idx], ya[idx]).value,
+            main.value,
+        )
         return dataclasses.replace(main, spread=Spread.from_values(kind, values))
 
 
 class EntropyEstimatorBase(ABC):
     """Base of every differential-entropy estimator (see :class:`MIEstimatorBase`)."""
 
-    name: ClassVar[str] = "entropy"
-    min_samples: ClassVar[int] = 2
+    name: str = "entropy"
+    min_samples: int = 2
+    spread_kinds: tuple[str, ...] = ("seeds", "folds", "bootstrap")
+    no_bootstrap_reason: str = ""
 
     def estimate(self, x: Any) -> Estimate:
         """Estimate h(X) in nats from samples (rows of ``x``)."""
@@ -152,15 +168,30 @@ class EntropyEstimatorBase(ABC):
         """Estimate plus spread; see :meth:`MIEstimatorBase.estimate_with_spread`."""
         xa = as_samples(x, "x", min_n=1)
         main = self.estimate(xa)
-        values = _repeat(self, kind, repeats, seed, xa.shape[0], lambda idx, est: est.estimate(xa[idx]).value)
+        values = _repeat(
+            self, kind, repeats, seed, xa.shape[0], lambda idx, est: est.estimate(xa[idx]).value, main.value
+        )
         return dataclasses.replace(main, spread=Spread.from_values(kind, values))
 
 
 def _repeat(
-    est: Any, kind: SpreadKind, repeats: int, seed: int, n: int, run: Callable[[np.ndarray, Any], float]
+    est: Any,
+    kind: SpreadKind,
+    repeats: int,
+    seed: int,
+    n: int,
+    run: Callable[[np.ndarray, Any], float],
+    main_value: float,
 ) -> list[float]:
     if repeats < 2:
         raise InputError(f"repeats={repeats} must be >= 2 to measure a spread.")
+    if kind in ("seeds", "folds", "bootstrap") and kind not in est.spread_kinds:
+        why = f" ({est.no_bootstrap_reason})" if kind == "bootstrap" and est.no_bootstrap_reason else ""
+        raise InputError(
+            f"kind={kind!r} does not work for method {est.name!r}{why}; use kind="
+            + " or ".join(repr(k) for k in est.spread_kinds)
+            + "."
+        )
     rng = np.random.default_rng(seed)
     values: list[float] = []
     if kind == "bootstrap":
@@ -174,9 +205,10 @@ def _repeat(
         if not hasattr(est, "seed"):
             raise InputError(f"method {est.name!r} has no seed; use kind='bootstrap' or 'folds'.")
         base = est.seed
+        values.append(main_value)
         try:
-            for r in range(repeats):
-                est.seed = base + 1 + r
+            for r in range(1, repeats):
+                est.seed = base + r
                 values.append(run(np.arange(n), est))
         finally:
             est.seed = base

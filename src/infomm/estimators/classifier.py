@@ -87,6 +87,7 @@ class ClassifierMI(MIEstimatorBase):
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", FutureWarning)  # sklearn 1.9 parameter transitions
                 model.fit(x[tr], codes[tr])
             proba = np.full((len(te), counts.size), 1e-12)
             proba[:, model.classes_] = model.predict_proba(x[te])

@@ -29,7 +29,7 @@ import contextlib
 import copy
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,7 +41,18 @@ from infomm.interface import InputError
 
 
 class Objective(Protocol):
-    """What :func:`fit` trains: a module with a loss to minimise and a score to maximise."""
+    """What :func:`fit` trains: a module with a loss to minimise and a score to maximise.
+
+    ``loss(*batch) -> Tensor``: scalar training loss of one mini-batch (minimised).
+    ``score(*data) -> float``: held-out quality of one batch (maximised; e.g. an MI value,
+    or minus a cross-entropy).
+    """
+
+    @property
+    def loss(self) -> Callable[..., Tensor]: ...
+
+    @property
+    def score(self) -> Callable[..., float]: ...
 
     def parameters(self) -> Iterator[nn.Parameter]: ...
 
@@ -50,14 +61,6 @@ class Objective(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> Any: ...
 
     def train(self, mode: bool = True) -> Any: ...
-
-    def loss(self, *batch: Tensor) -> Tensor:
-        """Scalar training loss of one mini-batch (minimised)."""
-        ...
-
-    def score(self, *data: Tensor) -> float:
-        """Held-out quality on one batch (maximised; e.g. an MI value, or minus a cross-entropy)."""
-        ...
 
 
 @dataclass

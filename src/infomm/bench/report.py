@@ -1,0 +1,264 @@
+"""Targets and the Markdown report of a benchmark result (a :meth:`BenchResult.to_dict` dict).
+
+Both work on the JSON dict, so that a report can be re-rendered from ``estimators.json`` (and
+``torch_mist.json``) without re-running anything.
+
+Example:
+    >>> row = {"method": "doe", "task": "gauss-5pairs-8nats", "estimate": 7.8, "dims": "5x5"}
+    >>> [t["passed"] for t in check_targets({"mi": [row]})]
+    [True]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from infomm.bench.runner import LOWER_BOUNDS
+
+
+# ----------------------------------------------------------------------------- targets
+def _rows(data: Mapping[str, Any], quantity: str = "mi") -> list[dict[str, Any]]:
+    return list(data.get(quantity, []))
+
+
+def _find(data: Mapping[str, Any], method: str, task: str, quantity: str = "mi") -> dict[str, Any] | None:
+    return next((r for r in _rows(data, quantity) if r["method"] == method and r["task"] == task), None)
+
+
+def _best(data: Mapping[str, Any], methods: Sequence[str], task: str) -> dict[str, Any] | None:
+    found = [r for m in methods if (r := _find(data, m, task)) is not None]
+    return max(found, key=lambda r: r["estimate"]) if found else None
+
+
+def check_targets(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The acceptance targets, measured on a result dict (:meth:`BenchResult.to_dict`).
+
+    Each entry: ``target`` (text), ``method``, ``measured`` (text) and ``passed`` (bool); a
+    target whose rows are missing from ``data`` is left out.
+    """
+    out: list[dict[str, Any]] = []
+
+    def add(target: str, method: str, measured: str, passed: bool) -> None:
+        out.append({"target": target, "method": method, "measured": measured, "passed": bool(passed)})
+
+    for r in _rows(data):
+        if r["method"] == "ksg" and r["dims"] == "1x1":
+            add(
+                f"KSG |error| <= 0.01 on {r['task']}",
+                "ksg",
+                f"{r['error']:+.4f} (mean of {r['seeds']} seeds)",
+                abs(r["error"]) <= 0.01,
+            )
+    for m in LOWER_BOUNDS:
+        if (r := _find(data, m, "gauss-2pair-5x5")) is not None:
+            add(
+                "2-pair 5x5 (1.0217): >= 0.92 in <= 4 CPU-s per fit",
+                m,
+                f"{r['estimate']:.4f} in {r['cpu_seconds']:.2f} s",
+                r["estimate"] >= 0.92 and r["cpu_seconds"] <= 4.0,
+            )
+    for task, bar in (
+        ("gauss-dense-25x25", 1.10),
+        ("spiral-gauss-2pair-5x5", 0.80),
+        ("gauss-5pairs-8nats", 6.4),
+    ):
+        if (r := _best(data, LOWER_BOUNDS, task)) is not None:
+            add(
+                f"{task}: best lower bound >= {bar}",
+                r["method"],
+                f"{r['estimate']:.4f}",
+                r["estimate"] >= bar,
+            )
+    for m in (*LOWER_BOUNDS, "auto"):
+        if (r := _find(data, m, "independent-5x5")) is not None:
+            add(
+                "independent-5x5: held-out |estimate| <= 0.05",
+                m,
+                f"{r['estimate']:+.4f}",
+                abs(r["estimate"]) <= 0.05,
+            )
+    if (r := _find(data, "doe", "gauss-5pairs-8nats")) is not None:
+        add("gauss-5pairs-8nats: DoE >= 7.5", "doe", f"{r['estimate']:.4f}", r["estimate"] >= 7.5)
+    for r in _rows(data, "entropy"):
+        d = int(r["dims"].split("-")[0])
+        if r["method"] == "knn" and d <= 10:
+            bar = 0.05 if d <= 5 else 0.08
+            add(
+                f"kNN entropy |bias| <= {bar} on {r['task']}",
+                "knn",
+                f"{r['error']:+.4f}",
+                abs(r["error"]) <= bar,
+            )
+        if r["method"] == "mixture" and d >= 10:
+            add(
+                f"mixture entropy held-out |bias| <= 0.1 on {r['task']}",
+                "mixture",
+                f"{r['error']:+.4f}",
+                abs(r["error"]) <= 0.1,
+            )
+    counts = {m: c for m, c in data.get("solved", {}).get("mi", {}).items()}
+    if all(m in counts for m in ("auto", "ksg", "cca")):
+        a, k, c = counts["auto"][0], counts["ksg"][0], counts["cca"][0]
+        add(
+            "auto solves more tasks than KSG alone and CCA alone",
+            "auto",
+            f"auto {a}, ksg {k}, cca {c} of {counts['auto'][1]}",
+            a > k and a > c,
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- Markdown
+def _f(v: Any, fmt: str = ".4f") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def render_markdown(data: Mapping[str, Any], torch_mist: Mapping[str, Any] | None = None) -> str:
+    """The Markdown report of a result dict (:meth:`BenchResult.to_dict`), plus torch-mist's section."""
+    s = data["settings"]
+    lines = [
+        "# Estimator benchmark",
+        "",
+        f"n = {s['n']} samples per task (unless a row says otherwise); Python {s['python']}, numpy {s['numpy']}, "
+        f"torch {s['torch']}, scikit-learn {s['sklearn']}, {s['cpu_count']} CPUs. Total CPU "
+        f"{data['total_cpu_seconds']:.0f} s, wall {data['wall_seconds']:.0f} s.",
+        "",
+        f"Rule: {data['rule']} Error = estimate - truth (nats). CPU s = process CPU seconds per fit "
+        "(time.process_time).",
+        "",
+        "## Targets",
+        "",
+    ]
+    targets = check_targets(data)
+    lines += _table(
+        ["target", "method", "measured", "met"],
+        [[t["target"], t["method"], t["measured"], "yes" if t["passed"] else "**no**"] for t in targets],
+    )
+    for q, title in (("mi", "Mutual information"), ("entropy", "Entropy")):
+        rows = _rows(data, q)
+        if not rows:
+            continue
+        lines += ["", f"## {title}: solved per method", ""]
+        summary = []
+        for m in dict.fromkeys(r["method"] for r in rows):
+            mine = [r for r in rows if r["method"] == m]
+            summary.append(
+                [
+                    m,
+                    f"{sum(r['solved'] for r in mine)} / {len(mine)}",
+                    _f(float(np.mean([abs(r["error"]) for r in mine]))),
+                    _f(float(np.mean([r["cpu_seconds"] for r in mine])), ".2f"),
+                ]
+            )
+        lines += _table(["method", "solved", "mean abs error", "mean CPU s / fit"], summary)
+        for m in dict.fromkeys(r["method"] for r in rows):
+            lines += ["", f"### {m}", ""]
+            lines += _table(
+                ["task", "dims", "truth", "estimate", "error", "std", "seeds", "CPU s", "solved", "flags"],
+                [
+                    [
+                        r["task"],
+                        r["dims"],
+                        _f(r["truth"]),
+                        _f(r["estimate"]),
+                        _f(r["error"], "+.4f"),
+                        _f(r["std"]),
+                        str(r["seeds"]),
+                        _f(r["cpu_seconds"], ".2f"),
+                        "yes" if r["solved"] else "no",
+                        ", ".join(r["flags"]),
+                    ]
+                    for r in rows
+                    if r["method"] == m
+                ],
+            )
+    if data.get("sklearn"):
+        lines += [
+            "",
+            "## Side by side: scikit-learn KSG (mutual_info_regression), same arrays",
+            "",
+            "Ratios are ours / scikit-learn: error ratio of the mean |estimate - truth| over seeds, "
+            "time ratio of the mean CPU seconds per fit (below 1: ours is better / faster).",
+            "",
+        ]
+        lines += _table(
+            [
+                "task",
+                "truth",
+                "k",
+                "ours",
+                "sklearn",
+                "ours mean abs err",
+                "sklearn mean abs err",
+                "error ratio",
+                "ours CPU s",
+                "sklearn CPU s",
+                "time ratio",
+            ],
+            [
+                [
+                    c["task"],
+                    _f(c["truth"]),
+                    str(c["k"]),
+                    _f(c["ours_estimate"]),
+                    _f(c["sklearn_estimate"]),
+                    _f(c["ours_mean_abs_error"]),
+                    _f(c["sklearn_mean_abs_error"]),
+                    _f(c["error_ratio"], ".2f"),
+                    _f(c["ours_cpu_seconds"], ".3f"),
+                    _f(c["sklearn_cpu_seconds"], ".3f"),
+                    _f(c["time_ratio"], ".2f"),
+                ]
+                for c in data["sklearn"]
+            ],
+        )
+    if torch_mist:
+        lines += [
+            "",
+            "## Side by side: torch-mist " + str(torch_mist["settings"].get("torch_mist", "")),
+            "",
+            str(torch_mist.get("protocol", "")),
+            "",
+        ]
+        lines += _table(
+            [
+                "task",
+                "truth",
+                "estimator",
+                "ours",
+                "torch-mist",
+                "ours abs err",
+                "torch-mist abs err",
+                "error ratio",
+                "ours CPU s",
+                "torch-mist CPU s",
+                "time ratio",
+            ],
+            [
+                [
+                    c["task"],
+                    _f(c["truth"]),
+                    c["estimator"],
+                    _f(c["ours_estimate"]),
+                    _f(c["mist_estimate"]),
+                    _f(c["ours_abs_error"]),
+                    _f(c["mist_abs_error"]),
+                    _f(c["error_ratio"], ".2f"),
+                    _f(c["ours_cpu_seconds"], ".2f"),
+                    _f(c["mist_cpu_seconds"], ".2f"),
+                    _f(c["time_ratio"], ".2f"),
+                ]
+                for c in torch_mist["rows"]
+            ],
+        )
+    if data.get("skipped"):
+        lines += ["", "Skipped: " + "; ".join(data["skipped"])]
+    return "\n".join(lines) + "\n"

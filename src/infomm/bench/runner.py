@@ -1,0 +1,396 @@
+"""The estimator benchmark: registered estimators on tasks with known truth, side by side.
+
+Every method runs on the *same* arrays (``task.sample(n, seed)``); a row reports the truth,
+the estimate (mean over seeds), the error ``estimate - truth``, the CPU seconds per fit
+(:func:`time.process_time`, all threads of this process) and whether the task counts as
+solved. scikit-learn's KSG (``mutual_info_regression``, 1 x 1 tasks only) runs on the same
+arrays as our KSG, and the ratios of their errors and times are reported.
+
+Solved rule, after P. Czyz, F. Grabowski, J. E. Vogt, N. Beerenwinkel, A. Marx (2023),
+"Beyond Normal: On the Evaluation of Mutual Information Estimators", NeurIPS 2023, Sec. 5:
+an MI estimate is solved when it lies within a factor :data:`FACTOR` = 1.5 of the truth
+(``truth / 1.5 <= estimate <= 1.5 * truth``); for a truth of 0 when ``|estimate| <=``
+:data:`ZERO_TOLERANCE` = 0.1 nats. An entropy has no natural scale (a uniform cube of side 1
+has h = 0), so an entropy estimate is solved when ``|estimate - truth| <=``
+:data:`ENTROPY_TOLERANCE` = 0.1 nats.
+
+The full study is ``benchmarks/estimators.py`` (results in ``benchmarks/results/``); the CLI
+``infomm bench`` runs :func:`run_benchmark` with ``quick=True``.
+
+Example:
+    >>> solved(1.0, 1.4), solved(0.9, 1.4), solved(0.05, 0.0)
+    (True, False, True)
+    >>> from infomm.data.tasks import bivariate_normal
+    >>> res = run_benchmark(["gaussian"], [bivariate_normal(0.75)], n=2000, seeds=2, sklearn=False)
+    >>> row = res.rows[0]
+    >>> row.method, round(row.truth, 4), abs(row.error) < 0.05, row.error == row.estimate - row.truth
+    ('gaussian', 0.4133, True, True)
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from infomm.interface import InputError, Task
+
+#: an MI estimate within this factor of a positive truth counts as solved (Czyz et al. 2023).
+FACTOR = 1.5
+#: an MI estimate of a zero truth counts as solved when its magnitude is at most this (nats).
+ZERO_TOLERANCE = 0.1
+#: an entropy estimate counts as solved when its absolute error is at most this (nats).
+ENTROPY_TOLERANCE = 0.1
+#: lower bounds on MI among the registered methods (for "the best lower bound").
+LOWER_BOUNDS = ("smile", "infonce", "mine", "nwj", "dv", "js")
+
+RULE = (
+    f"MI: solved when truth/{FACTOR} <= estimate <= {FACTOR}*truth (Czyz et al. 2023), or |estimate| <= "
+    f"{ZERO_TOLERANCE} nats when the truth is 0; entropy: solved when |estimate - truth| <= {ENTROPY_TOLERANCE} "
+    "nats. The estimate is the mean over seeds; seed s samples the data with seed s and seeds the method with s."
+)
+
+
+def solved(estimate: float, truth: float, quantity: str = "mi") -> bool:
+    """Whether ``estimate`` counts as solving a task with value ``truth`` (see the module rule)."""
+    if not math.isfinite(estimate):
+        return False
+    if quantity == "entropy":
+        return abs(estimate - truth) <= ENTROPY_TOLERANCE
+    if truth == 0.0:
+        return abs(estimate) <= ZERO_TOLERANCE
+    return truth / FACTOR <= estimate <= FACTOR * truth
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One estimator of the benchmark.
+
+    Attributes:
+        name: registry name (in ``MI_ESTIMATORS`` or ``ENTROPY_ESTIMATORS``).
+        quantity: ``"mi"`` or ``"entropy"``.
+        seeds: number of seeds (0, 1, ...) averaged; each seed is a fresh sample and a fresh fit.
+        options: keyword arguments of the estimator (``seed`` is added when it accepts one).
+        max_dim: run only on tasks with ``dim_x + dim_y <= max_dim`` (``None``: all).
+    """
+
+    name: str
+    quantity: str = "mi"
+    seeds: int = 1
+    options: Mapping[str, Any] = field(default_factory=dict)
+    max_dim: int | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """The result of one method on one task (over ``len(values)`` seeds)."""
+
+    method: str
+    task: str
+    quantity: str
+    dims: str
+    n: int
+    truth: float
+    values: tuple[float, ...]
+    cpu: tuple[float, ...]
+    train_values: tuple[float | None, ...] = ()
+    flags: tuple[str, ...] = ()
+    reference: str = ""
+
+    @property
+    def estimate(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def error(self) -> float:
+        """``estimate - truth`` (nats), the error of the mean over seeds."""
+        return self.estimate - self.truth
+
+    @property
+    def mean_abs_error(self) -> float:
+        """Mean over seeds of ``|value - truth|`` (bias and variance together)."""
+        return float(np.mean([abs(v - self.truth) for v in self.values]))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
+
+    @property
+    def cpu_seconds(self) -> float:
+        """Mean CPU seconds per fit."""
+        return float(np.mean(self.cpu))
+
+    @property
+    def solved(self) -> bool:
+        return solved(self.estimate, self.truth, self.quantity)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(
+            estimate=self.estimate,
+            error=self.error,
+            mean_abs_error=self.mean_abs_error,
+            std=self.std,
+            cpu_seconds=self.cpu_seconds,
+            solved=self.solved,
+            seeds=len(self.values),
+        )
+        return out
+
+
+@dataclass
+class BenchResult:
+    """All rows of a run plus the scikit-learn comparison, settings and totals."""
+
+    rows: list[Row]
+    sklearn: list[dict[str, Any]]
+    settings: dict[str, Any]
+    skipped: list[str] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def row(self, method: str, task: str) -> Row | None:
+        return next((r for r in self.rows if r.method == method and r.task == task), None)
+
+    def solved_counts(self, quantity: str = "mi") -> dict[str, tuple[int, int]]:
+        """``{method: (solved, tasks)}`` over the rows of ``quantity``."""
+        out: dict[str, tuple[int, int]] = {}
+        for r in self.rows:
+            if r.quantity == quantity:
+                s, t = out.get(r.method, (0, 0))
+                out[r.method] = (s + int(r.solved), t + 1)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = [r.to_dict() for r in self.rows]
+        return {
+            "settings": self.settings,
+            "rule": RULE,
+            "mi": [r for r in rows if r["quantity"] == "mi"],
+            "entropy": [r for r in rows if r["quantity"] == "entropy"],
+            "sklearn": self.sklearn,
+            "solved": {q: {m: list(c) for m, c in self.solved_counts(q).items()} for q in ("mi", "entropy")},
+            "skipped": self.skipped,
+            "total_cpu_seconds": float(sum(sum(r.cpu) for r in self.rows))
+            + float(sum(c["sklearn_cpu_seconds"] * c["seeds"] for c in self.sklearn)),
+            "wall_seconds": self.wall_seconds,
+        }
+
+
+def default_tasks(quick: bool = False) -> list[Task]:
+    """The MI family of Czyz et al. (19 tasks) plus the entropy family and a 10-D Gaussian entropy.
+
+    ``quick`` keeps one 1 x 1 task, the 2-pair 5 x 5, independence and the 1-D and 5-D entropies.
+    """
+    from infomm.data.tasks import benchmark_family, entropy_family, gaussian_entropy_task
+
+    tasks = benchmark_family() + entropy_family() + [gaussian_entropy_task(10)]
+    if quick:
+        keep = {"binormal-0.75", "gauss-2pair-5x5", "independent-5x5", "gauss-entropy-1d", "gauss-entropy-5d"}
+        tasks = [t for t in tasks if t.name in keep]
+    return tasks
+
+
+def default_methods(quick: bool = False) -> list[MethodSpec]:
+    """The estimators of the full benchmark (``quick``: KSG, Gaussian, auto, SMILE, kNN entropy)."""
+    if quick:
+        return [
+            MethodSpec("ksg"),
+            MethodSpec("gaussian"),
+            MethodSpec("auto"),
+            MethodSpec("smile"),
+            MethodSpec("knn", "entropy"),
+        ]
+    cheap = [MethodSpec(m, seeds=5) for m in ("ksg", "gaussian", "cca")]
+    neural = [MethodSpec(m, seeds=2) for m in LOWER_BOUNDS]
+    upper = [MethodSpec(m) for m in ("club", "l1out", "doe")]
+    entropy = [MethodSpec("knn", "entropy", seeds=5), MethodSpec("mixture", "entropy", seeds=2)]
+    return cheap + [MethodSpec("auto", seeds=2)] + neural + upper + entropy
+
+
+def _registries() -> dict[str, Any]:
+    import infomm.estimators  # noqa: F401  (fills the registries)
+    from infomm.estimators.base import ENTROPY_ESTIMATORS, MI_ESTIMATORS
+
+    return {"mi": MI_ESTIMATORS, "entropy": ENTROPY_ESTIMATORS}
+
+
+def _make(factory: Callable[..., Any], options: Mapping[str, Any], seed: int) -> Any:
+    import inspect
+
+    opts = dict(options)
+    try:
+        params = inspect.signature(factory).parameters
+        takes_seed = "seed" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    except (TypeError, ValueError):
+        takes_seed = False
+    if takes_seed:
+        opts.setdefault("seed", seed)
+    return factory(**opts)
+
+
+class _Samples:
+    """Draws each (task, n, seed) sample once, so that every method sees the same arrays."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int, int], Any] = {}
+
+    def get(self, task: Task, n: int, seed: int) -> Any:
+        key = (task.name, n, seed)
+        if key not in self._cache:
+            self._cache[key] = task.sample(n, seed=seed)
+        return self._cache[key]
+
+
+def run_benchmark(
+    methods: Sequence[MethodSpec | str] | None = None,
+    tasks: Sequence[Task] | None = None,
+    *,
+    n: int = 5000,
+    seeds: int | None = None,
+    quick: bool = False,
+    sklearn: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> BenchResult:
+    """Run ``methods`` on ``tasks`` with ``n`` samples each.
+
+    Args:
+        methods: :class:`MethodSpec` or MI registry names (default :func:`default_methods`).
+        tasks: :class:`~infomm.interface.Task` objects (default :func:`default_tasks`); a method
+            runs on the tasks of its quantity.
+        n: samples per task.
+        seeds: if given, overrides every method's number of seeds.
+        quick: small defaults for a smoke run (``n`` 1000 unless given otherwise is up to the caller).
+        sklearn: also run scikit-learn's KSG on the 1 x 1 MI tasks (needs a ``"ksg"`` method).
+        progress: called with a line of text before each fit group.
+
+    Returns:
+        :class:`BenchResult`. Methods missing from the registries are listed in ``skipped``.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 20:
+        raise InputError(f"n={n!r} must be an integer >= 20 (samples per task).")
+    if seeds is not None and (not isinstance(seeds, (int, np.integer)) or seeds < 1):
+        raise InputError(f"seeds={seeds!r} must be a positive integer or None.")
+    specs = [MethodSpec(m) if isinstance(m, str) else m for m in (methods or default_methods(quick))]
+    task_list = list(tasks if tasks is not None else default_tasks(quick))
+    regs = _registries()
+    samples = _Samples()
+    rows: list[Row] = []
+    skipped: list[str] = []
+    say = progress or (lambda line: None)
+    start = time.perf_counter()
+    for spec in specs:
+        if spec.quantity not in regs:
+            raise InputError(
+                f"MethodSpec {spec.name!r}: quantity={spec.quantity!r} must be 'mi' or 'entropy'."
+            )
+        if spec.name not in regs[spec.quantity]:
+            skipped.append(f"{spec.name} ({spec.quantity}): not registered")
+            continue
+        factory = regs[spec.quantity].get(spec.name)
+        for task in task_list:
+            if task.quantity != spec.quantity:
+                continue
+            if spec.max_dim is not None and task.dim_x + task.dim_y > spec.max_dim:
+                continue
+            say(f"{spec.name} on {task.name}")
+            rows.append(_run_one(spec, factory, task, n, seeds or spec.seeds, samples))
+    sk = _sklearn_rows(rows, task_list, n, samples) if sklearn else []
+    settings = {
+        "n": int(n),
+        "quick": quick,
+        "methods": [asdict(s) | {"seeds": seeds or s.seeds} for s in specs],
+        **environment(),
+    }
+    return BenchResult(rows, sk, settings, skipped, time.perf_counter() - start)
+
+
+def _run_one(spec: MethodSpec, factory: Any, task: Task, n: int, seeds: int, samples: _Samples) -> Row:
+    values, cpu, train, flags = [], [], [], set()
+    for seed in range(seeds):
+        data = samples.get(task, n, seed)
+        est = _make(factory, spec.options, seed)
+        t0 = time.process_time()
+        res = est.estimate(*data) if spec.quantity == "mi" else est.estimate(data)
+        cpu.append(time.process_time() - t0)
+        values.append(float(res.value))
+        train.append(res.train_value)
+        flags.update(f.code.value for f in res.flags)
+    dims = f"{task.dim_x}x{task.dim_y}" if task.quantity == "mi" else f"{task.dim_x}-D"
+    return Row(
+        spec.name,
+        task.name,
+        task.quantity,
+        dims,
+        n,
+        float(task.truth),
+        tuple(values),
+        tuple(cpu),
+        tuple(train),
+        tuple(sorted(flags)),
+    )
+
+
+def _sklearn_rows(rows: list[Row], tasks: Sequence[Task], n: int, samples: _Samples) -> list[dict[str, Any]]:
+    """scikit-learn's KSG on the 1 x 1 tasks of our ``ksg`` rows, on the same arrays and seeds."""
+    from sklearn.feature_selection import mutual_info_regression
+
+    by_name = {t.name: t for t in tasks}
+    out = []
+    for r in rows:
+        task = by_name.get(r.task)
+        if r.method != "ksg" or task is None or task.dim_x != 1 or task.dim_y != 1:
+            continue
+        k = int(getattr(_registries()["mi"].get("ksg")(), "k", 3))
+        values, cpu = [], []
+        for seed in range(len(r.values)):
+            x, y = samples.get(task, n, seed)
+            t0 = time.process_time()
+            v = mutual_info_regression(x, y[:, 0], n_neighbors=k, random_state=seed)[0]
+            cpu.append(time.process_time() - t0)
+            values.append(float(v))
+        sk = Row("sklearn-ksg", r.task, "mi", r.dims, n, r.truth, tuple(values), tuple(cpu))
+        out.append(
+            {
+                "task": r.task,
+                "truth": r.truth,
+                "k": k,
+                "seeds": len(values),
+                "ours_estimate": r.estimate,
+                "sklearn_estimate": sk.estimate,
+                "ours_mean_abs_error": r.mean_abs_error,
+                "sklearn_mean_abs_error": sk.mean_abs_error,
+                "error_ratio": _ratio(r.mean_abs_error, sk.mean_abs_error),
+                "ours_cpu_seconds": r.cpu_seconds,
+                "sklearn_cpu_seconds": sk.cpu_seconds,
+                "time_ratio": _ratio(r.cpu_seconds, sk.cpu_seconds),
+                "sklearn_values": list(values),
+            }
+        )
+    return out
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b > 0 else None
+
+
+def environment() -> dict[str, Any]:
+    """Versions and thread settings that the timings depend on."""
+    import os
+
+    import sklearn
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+    }
