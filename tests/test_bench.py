@@ -26,15 +26,21 @@ def test_solved_rule_factor_and_zero() -> None:
     # a truth of 0: |estimate| <= 0.1 nats
     assert solved(0.1, 0.0) and solved(-0.1, 0.0) and not solved(0.11, 0.0)
     # entropy: absolute error <= 0.1 nats (the truth may be 0 or negative)
-    assert solved(-0.05, 0.0, "entropy") and solved(-2.05, -2.0, "entropy") and not solved(0.2, 0.0, "entropy")
+    assert (
+        solved(-0.05, 0.0, "entropy") and solved(-2.05, -2.0, "entropy") and not solved(0.2, 0.0, "entropy")
+    )
     assert not solved(math.nan, 1.0)
 
 
 @pytest.fixture(scope="module")
 def result():
     tasks = [bivariate_normal(0.5), independent(2, 2), gaussian_entropy_task(2)]
-    specs = [MethodSpec("gaussian", seeds=2), MethodSpec("ksg", seeds=2), MethodSpec("gaussian", "entropy"),
-             MethodSpec("no-such-method")]
+    specs = [
+        MethodSpec("gaussian", seeds=2),
+        MethodSpec("ksg", seeds=2),
+        MethodSpec("gaussian", "entropy"),
+        MethodSpec("no-such-method"),
+    ]
     return run_benchmark(specs, tasks, n=600)
 
 
@@ -94,8 +100,12 @@ def test_targets_apply_the_thresholds() -> None:
         {"method": "ksg", "task": "binormal-0.75", "error": -0.011, "seeds": 5, "dims": "1x1"},
     ]
     got = {(t["method"], t["target"][:6]): t["passed"] for t in check_targets({"mi": rows})}
-    assert got == {("ksg", "KSG |e"): False, ("infonce", "2-pair"): False, ("smile", "2-pair"): True,
-                   ("doe", "gauss-"): False}
+    assert got == {
+        ("ksg", "KSG |e"): False,
+        ("infonce", "2-pair"): False,
+        ("smile", "2-pair"): True,
+        ("doe", "gauss-"): False,
+    }
 
 
 def test_bad_arguments_raise() -> None:
@@ -110,7 +120,9 @@ def test_script_writes_json_and_markdown(tmp_path: Path) -> None:
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert mod.main(["--quick", "--methods", "gaussian", "--n", "300", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (
+        mod.main(["--quick", "--methods", "gaussian", "--n", "300", "--out", str(tmp_path), "--quiet"]) == 0
+    )
     data = json.loads((tmp_path / "estimators.json").read_text())
     assert {r["method"] for r in data["mi"]} == {"gaussian"} and data["settings"]["n"] == 300
     assert (tmp_path / "estimators.md").read_text().startswith("# Estimator benchmark")

@@ -11,10 +11,7 @@ from infomm.diagnose import diagnose
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    import os
-
-    os.environ.setdefault("INFOMM_CACHE", str(tmp_path_factory.mktemp("cache")))
+def small():
     return load_avdigits(n_per_class=40, seed=0)
 
 
@@ -24,8 +21,9 @@ def test_diagnose_values_obey_information_inequalities(small, tmp_path):
     for m in ("image", "audio"):
         # 0 <= I(m; label) <= H(label), and well above 0 on this data
         assert 0.5 < rep.label_mi[m].value <= rep.label_entropy + 1e-9
-        # the mixture cross-entropy of standardised PCs is below the Gaussian (max-entropy) value
-        assert rep.entropy[m].value < 0.5 * 4 * math.log(2 * math.pi * math.e) + 0.1
+        # the mixture cross-entropy of standardised PCs is at most the Gaussian (max-entropy) value,
+        # up to the held-out noise of 120 samples (sd of the mean surprisal ~ 0.15 nats)
+        assert rep.entropy[m].value < 0.5 * 4 * math.log(2 * math.pi * math.e) + 0.45
     shared = rep.pair_mi[("image", "audio")]
     assert shared.spread is not None and len(shared.spread.values) == 2
     # paired only through the label: data processing inequality (with estimator slack)

@@ -16,8 +16,14 @@ from infomm.validation import as_paired, as_samples
 
 
 def test_estimate_units_roundtrip_and_dict():
-    e = Estimate(value=1.0, method="m", n=10, train_value=2.0, heldout_value=1.0,
-                 spread=Spread.from_values("seeds", [0.9, 1.0, 1.1]))
+    e = Estimate(
+        value=1.0,
+        method="m",
+        n=10,
+        train_value=2.0,
+        heldout_value=1.0,
+        spread=Spread.from_values("seeds", [0.9, 1.0, 1.1]),
+    )
     b = e.to("bits")
     assert b.value == pytest.approx(1 / math.log(2)) and b.train_value == pytest.approx(2 / math.log(2))
     assert b.spread.low == pytest.approx(e.spread.low / math.log(2))

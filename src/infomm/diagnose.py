@@ -141,7 +141,9 @@ def diagnose(
         for a, b in pairs:
             step(f"I({a}; {b})")
             est = MI_ESTIMATORS.get("auto")(seed=seed)
-            report.pair_mi[(a, b)] = est.estimate_with_spread(pcs[a], pcs[b], kind="seeds", repeats=max(seeds, 2))
+            report.pair_mi[(a, b)] = est.estimate_with_spread(
+                pcs[a], pcs[b], kind="seeds", repeats=max(seeds, 2)
+            )
     out.mkdir(parents=True, exist_ok=True)
     if plots:
         report.files["plot"] = str(out / "information.png")
@@ -164,7 +166,12 @@ def rows(report: DiagnoseReport) -> list[tuple[str, str, str, str]]:
     ceiling = 0.5 * report.pca_dim * np.log(2 * np.pi * np.e)
     for m, e in report.entropy.items():
         out.append(
-            (f"h({m}) [{report.pca_dim} std. PCs, max {ceiling:.2f}]", f"{e.value:.3f}", _interval(e), e.method)
+            (
+                f"h({m}) [{report.pca_dim} std. PCs, max {ceiling:.2f}]",
+                f"{e.value:.3f}",
+                _interval(e),
+                e.method,
+            )
         )
     for m, e in report.label_mi.items():
         out.append((f"I({m}; label)", f"{e.value:.3f}", _interval(e), e.method))
@@ -246,8 +253,12 @@ def _steps(show: bool, total: int) -> Iterator[Callable[[str], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         task = bar.add_task("diagnose", total=total)
         count = {"done": 0}

@@ -34,15 +34,15 @@ def as_samples(x: Any, name: str = "x", *, min_n: int = 2) -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
         x = x.detach().cpu().numpy()
     arr = np.asarray(x)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)):
         raise InputError(
             f"{name} has dtype {arr.dtype}, not numbers; convert it to a numeric array "
             "(for CSV files: numeric columns only, one header row)."
         )
     if np.iscomplexobj(arr):
-        raise InputError(f"{name} is complex; pass real-valued features (e.g. magnitude and phase as columns).")
+        raise InputError(
+            f"{name} is complex; pass real-valued features (e.g. magnitude and phase as columns)."
+        )
     if arr.ndim == 0:
         raise InputError(f"{name} is a scalar; pass an array of shape (n_samples, n_features).")
     if arr.ndim == 1:
@@ -53,7 +53,9 @@ def as_samples(x: Any, name: str = "x", *, min_n: int = 2) -> np.ndarray:
             f"e.g. x.reshape(len(x), -1)."
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InputError(f"{name} is empty (shape {arr.shape}); pass at least {min_n} samples with at least one feature.")
+        raise InputError(
+            f"{name} is empty (shape {arr.shape}); pass at least {min_n} samples with at least one feature."
+        )
     arr = arr.astype(np.float64, copy=False)
     bad = ~np.isfinite(arr)
     if bad.any():
@@ -63,11 +65,15 @@ def as_samples(x: Any, name: str = "x", *, min_n: int = 2) -> np.ndarray:
             "drop or impute those rows before estimating."
         )
     if arr.shape[0] < min_n:
-        raise InputError(f"{name} has {arr.shape[0]} samples but at least {min_n} are needed; pass more samples.")
+        raise InputError(
+            f"{name} has {arr.shape[0]} samples but at least {min_n} are needed; pass more samples."
+        )
     return arr
 
 
-def as_paired(x: Any, y: Any, names: tuple[str, str] = ("x", "y"), *, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def as_paired(
+    x: Any, y: Any, names: tuple[str, str] = ("x", "y"), *, min_n: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate two arrays of paired samples (same number of rows)."""
     a = as_samples(x, names[0], min_n=1)
     b = as_samples(y, names[1], min_n=1)

@@ -40,8 +40,22 @@ def test_mi_options_seed_and_spread(gauss_files, capsys):
     x, y = gauss_files
     d = run_json(
         capsys,
-        ["mi", str(x), str(y), "-m", "infonce", "--json", "-o", "max_epochs=5", "--seed", "2", "--spread", "seeds",
-         "--repeats", "2"],
+        [
+            "mi",
+            str(x),
+            str(y),
+            "-m",
+            "infonce",
+            "--json",
+            "-o",
+            "max_epochs=5",
+            "--seed",
+            "2",
+            "--spread",
+            "seeds",
+            "--repeats",
+            "2",
+        ],
     )
     assert d["method"] == "infonce" and d["spread"]["kind"] == "seeds" and len(d["spread"]["values"]) == 2
 
@@ -49,7 +63,7 @@ def test_mi_options_seed_and_spread(gauss_files, capsys):
 def test_mi_readable_output_and_list(gauss_files, capsys):
     x, y = gauss_files
     assert main(["mi", str(x), str(y), "--method", "gaussian"]) == 0
-    assert "0.41" in capsys.readouterr().out
+    assert "0.40" in capsys.readouterr().out  # Gaussian MI of these 2000 samples: 0.4074
     assert main(["mi", "--list"]) == 0
     listing = capsys.readouterr().out
     for name in ("ksg", "smile", "infonce", "mine", "auto"):

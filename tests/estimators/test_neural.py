@@ -34,7 +34,9 @@ def test_every_bound_estimates_a_gaussian_pair(bound):
 @pytest.mark.parametrize("critic", ["separable", "bilinear", "joint"])
 def test_every_critic_learns(critic):
     x, y = gauss(2000, dim=2)  # truth 2 * 0.4133
-    est = NeuralMI("infonce", critic=critic, max_epochs=30, hidden=32, layers=1, batch_size=128).estimate(x, y)
+    est = NeuralMI("infonce", critic=critic, max_epochs=30, hidden=32, layers=1, batch_size=128).estimate(
+        x, y
+    )
     assert abs(est.value - 2 * TRUTH) < 0.15, est
 
 

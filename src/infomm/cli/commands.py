@@ -16,7 +16,9 @@ from infomm.interface import InputError
 DATASETS = ("avdigits", "avdigits-fsdd")
 
 
-def load_dataset(name: str, *, seed: int, snr: float, image_noise: float, fsdd_root: Path | None, progress: bool):
+def load_dataset(
+    name: str, *, seed: int, snr: float, image_noise: float, fsdd_root: Path | None, progress: bool
+):
     """Build a built-in dataset by name (``avdigits``) or AV-digits with real FSDD audio."""
     from infomm.data.avdigits import load_avdigits
 
@@ -24,9 +26,15 @@ def load_dataset(name: str, *, seed: int, snr: float, image_noise: float, fsdd_r
         return load_avdigits(audio_snr_db=snr, image_noise=image_noise, seed=seed, progress=progress)
     if name == "avdigits-fsdd":
         if fsdd_root is None:
-            raise InputError("--data avdigits-fsdd needs --fsdd-root FOLDER with {digit}_{speaker}_{index}.wav files.")
+            raise InputError(
+                "--data avdigits-fsdd needs --fsdd-root FOLDER with {digit}_{speaker}_{index}.wav files."
+            )
         return load_avdigits(
-            audio_snr_db=snr, image_noise=image_noise, seed=seed, audio_source="fsdd", fsdd_root=fsdd_root,
+            audio_snr_db=snr,
+            image_noise=image_noise,
+            seed=seed,
+            audio_source="fsdd",
+            fsdd_root=fsdd_root,
             progress=progress,
         )
     raise InputError(f"--data {name!r} is not a built-in dataset; choose one of: {', '.join(DATASETS)}.")
@@ -35,24 +43,34 @@ def load_dataset(name: str, *, seed: int, snr: float, image_noise: float, fsdd_r
 @app.command("diagnose")
 def diagnose_command(
     data: str = typer.Option("avdigits", "--data", "-d", help=f"Built-in dataset: {', '.join(DATASETS)}."),
-    out_dir: Path = typer.Option(Path("infomm-report"), "--out", "-o", help="Folder for report.md, results.json, plots."),
+    out_dir: Path = typer.Option(
+        Path("infomm-report"), "--out", "-o", help="Folder for report.md, results.json, plots."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
     snr: float = typer.Option(10.0, "--snr", help="Audio signal-to-noise ratio in dB."),
-    image_noise: float = typer.Option(0.0, "--image-noise", help="Std of Gaussian pixel noise (pixels in [0, 1])."),
+    image_noise: float = typer.Option(
+        0.0, "--image-noise", help="Std of Gaussian pixel noise (pixels in [0, 1])."
+    ),
     pca_dim: int = typer.Option(8, "--pca-dim", help="Principal components per modality for h and I(a; b)."),
-    fsdd_root: Path | None = typer.Option(None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."),
+    fsdd_root: Path | None = typer.Option(
+        None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
 ) -> None:
     """Report each modality's entropy, its information about the label, and the information modalities share."""
     from infomm.diagnose import diagnose, rows
 
     progress = _show_progress(json_out)
-    ds = load_dataset(data, seed=seed, snr=snr, image_noise=image_noise, fsdd_root=fsdd_root, progress=progress)
+    ds = load_dataset(
+        data, seed=seed, snr=snr, image_noise=image_noise, fsdd_root=fsdd_root, progress=progress
+    )
     rep = diagnose(ds, out_dir, pca_dim=pca_dim, seed=seed, progress=progress)
     if json_out:
         out.print_json(json.dumps(rep.to_dict()))
         return
-    table = Table(title=f"{rep.dataset}: {rep.n} samples, {rep.n_classes} classes (nats)", title_justify="left")
+    table = Table(
+        title=f"{rep.dataset}: {rep.n} samples, {rep.n_classes} classes (nats)", title_justify="left"
+    )
     for col in ("quantity", "value", "interval (repeats)", "method"):
         table.add_column(col)
     for r in rows(rep):
@@ -93,20 +111,28 @@ def data_sample(
     for key, arr in arrays.items():
         with atomic.atomic_open(out_dir / f"{key}.npy", "wb") as fh:
             np.save(fh, arr)
-    out.print(f"{t.name}: truth {t.truth:.6f} nats; wrote {', '.join(str(out_dir / f'{k}.npy') for k in arrays)}")
+    out.print(
+        f"{t.name}: truth {t.truth:.6f} nats; wrote {', '.join(str(out_dir / f'{k}.npy') for k in arrays)}"
+    )
 
 
 @data_app.command("export")
 def data_export(
     name: str = typer.Argument("avdigits", help=f"Built-in dataset: {', '.join(DATASETS)}."),
-    out_dir: Path = typer.Option(Path("."), "--out", "-o", help="Folder for one .npy per modality and labels.npy."),
+    out_dir: Path = typer.Option(
+        Path("."), "--out", "-o", help="Folder for one .npy per modality and labels.npy."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed."),
     snr: float = typer.Option(10.0, "--snr", help="Audio SNR in dB."),
     image_noise: float = typer.Option(0.0, "--image-noise", help="Pixel noise std."),
-    fsdd_root: Path | None = typer.Option(None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."),
+    fsdd_root: Path | None = typer.Option(
+        None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."
+    ),
 ) -> None:
     """Write a built-in dataset as flat (n, d) arrays, ready for `infomm mi`."""
-    ds = load_dataset(name, seed=seed, snr=snr, image_noise=image_noise, fsdd_root=fsdd_root, progress=_show_progress(False))
+    ds = load_dataset(
+        name, seed=seed, snr=snr, image_noise=image_noise, fsdd_root=fsdd_root, progress=_show_progress(False)
+    )
     for m in ds.modalities:
         with atomic.atomic_open(out_dir / f"{m}.npy", "wb") as fh:
             np.save(fh, ds.flat(m))

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infomm.interface import Estimate, InputError
+from infomm.validation import as_paired
 
 app = typer.Typer(
     name="infomm",
@@ -59,7 +60,9 @@ def _show_progress(json_out: bool) -> bool:
 def _print_estimate(est: Estimate, title: str) -> None:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_row("value", f"[bold]{est.value:.4f}[/bold] {est.unit}")
-    table.add_row("method", est.method + (f" (chose {est.details['chosen']})" if "chosen" in est.details else ""))
+    table.add_row(
+        "method", est.method + (f" (chose {est.details['chosen']})" if "chosen" in est.details else "")
+    )
     table.add_row("samples", str(est.n))
     if est.train_value is not None and est.heldout_value is not None:
         table.add_row("train / held-out", f"{est.train_value:.4f} / {est.heldout_value:.4f}")
@@ -84,15 +87,21 @@ def _list_methods(registry: Any, title: str) -> None:
 
 @app.command("mi")
 def mi_command(
-    x: Path | None = typer.Argument(None, help="File of n rows: .npy, .npz (one array) or .csv with a header."),
+    x: Path | None = typer.Argument(
+        None, help="File of n rows: .npy, .npz (one array) or .csv with a header."
+    ),
     y: Path | None = typer.Argument(None, help="File of n rows paired with X."),
     method: str = typer.Option("auto", "--method", "-m", help="Estimator name (see --list)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
-    spread: str | None = typer.Option(None, "--spread", help="Also measure spread: bootstrap, seeds or folds."),
+    spread: str | None = typer.Option(
+        None, "--spread", help="Also measure spread: bootstrap, seeds or folds."
+    ),
     repeats: int = typer.Option(10, "--repeats", help="Repetitions for --spread."),
-    option: list[str] | None = typer.Option(None, "--option", "-o", help="Method option KEY=VALUE (repeatable)."),
+    option: list[str] | None = typer.Option(
+        None, "--option", "-o", help="Method option KEY=VALUE (repeatable)."
+    ),
     list_methods: bool = typer.Option(False, "--list", help="List the methods and exit."),
 ) -> None:
     """Estimate the mutual information I(X;Y) between paired samples."""
@@ -104,10 +113,11 @@ def mi_command(
         return
     if x is None or y is None:
         raise InputError("mi needs two files X and Y (or --list); see `infomm mi --help`.")
-    xa, ya = load_array(x, "X"), load_array(y, "Y")
+    xa, ya = as_paired(load_array(x, "X"), load_array(y, "Y"), ("X", "Y"))
     opts = _parse_options(option)
     factory = MI_ESTIMATORS.get(method)
-    opts.setdefault("seed", seed)
+    if _accepts(factory, "seed"):
+        opts.setdefault("seed", seed)
     if _accepts(factory, "progress"):
         opts.setdefault("progress", _show_progress(json_out))
     est = estimate_mi(xa, ya, method, unit="bits" if bits else "nats", spread=spread, repeats=repeats, **opts)
@@ -119,14 +129,20 @@ def mi_command(
 
 @app.command("entropy")
 def entropy_command(
-    x: Path | None = typer.Argument(None, help="File of n rows: .npy, .npz (one array) or .csv with a header."),
+    x: Path | None = typer.Argument(
+        None, help="File of n rows: .npy, .npz (one array) or .csv with a header."
+    ),
     method: str = typer.Option("knn", "--method", "-m", help="Estimator name (see --list)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
-    spread: str | None = typer.Option(None, "--spread", help="Also measure spread: bootstrap, seeds or folds."),
+    spread: str | None = typer.Option(
+        None, "--spread", help="Also measure spread: bootstrap, seeds or folds."
+    ),
     repeats: int = typer.Option(10, "--repeats", help="Repetitions for --spread."),
-    option: list[str] | None = typer.Option(None, "--option", "-o", help="Method option KEY=VALUE (repeatable)."),
+    option: list[str] | None = typer.Option(
+        None, "--option", "-o", help="Method option KEY=VALUE (repeatable)."
+    ),
     list_methods: bool = typer.Option(False, "--list", help="List the methods and exit."),
 ) -> None:
     """Estimate the differential entropy h(X)."""
@@ -145,7 +161,9 @@ def entropy_command(
         opts.setdefault("seed", seed)
     if _accepts(factory, "progress"):
         opts.setdefault("progress", _show_progress(json_out))
-    est = estimate_entropy(xa, method, unit="bits" if bits else "nats", spread=spread, repeats=repeats, **opts)
+    est = estimate_entropy(
+        xa, method, unit="bits" if bits else "nats", spread=spread, repeats=repeats, **opts
+    )
     if json_out:
         out.print_json(json.dumps(est.to_dict()))
     else:

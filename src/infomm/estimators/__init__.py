@@ -17,13 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import importlib as _importlib
-
-for _m in ("neural", "auto", "classifier", "gaussian", "knn", "mixture", "upper"):  # TEMP until all exist
-    try:
-        _importlib.import_module(f"infomm.estimators.{_m}")
-    except ModuleNotFoundError:
-        pass
+from infomm.estimators import auto, classifier, gaussian, knn, mixture, neural, upper  # noqa: F401 (registries)
 from infomm.estimators.base import (
     ENTROPY_ESTIMATORS,
     MI_ESTIMATORS,
@@ -31,12 +25,20 @@ from infomm.estimators.base import (
     MIEstimatorBase,
 )
 from infomm.estimators.losses import MILoss
+from infomm.estimators.mixture import MixtureConfig, MixtureDensity, MixtureEntropy
 from infomm.estimators.neural import BOUNDS, NeuralConfig, NeuralMI
+from infomm.estimators.upper import CLUBLoss, DoEMI, UpperConfig, VariationalUpperMI
 from infomm.interface import Estimate, Unit
 
 
 def estimate_mi(
-    x: Any, y: Any, method: str = "auto", *, unit: Unit = "nats", spread: str | None = None, repeats: int = 10,
+    x: Any,
+    y: Any,
+    method: str = "auto",
+    *,
+    unit: Unit = "nats",
+    spread: str | None = None,
+    repeats: int = 10,
     **options: Any,
 ) -> Estimate:
     """Estimate I(X;Y) from paired samples with the method registered as ``method``.
@@ -50,12 +52,19 @@ def estimate_mi(
         options: keyword arguments of the method (e.g. ``k=5`` for KSG, ``batch_size=512``).
     """
     est = MI_ESTIMATORS.get(method)(**options)
-    result = est.estimate(x, y) if spread is None else est.estimate_with_spread(x, y, kind=spread, repeats=repeats)
+    result = (
+        est.estimate(x, y) if spread is None else est.estimate_with_spread(x, y, kind=spread, repeats=repeats)
+    )
     return result.to(unit)
 
 
 def estimate_entropy(
-    x: Any, method: str = "knn", *, unit: Unit = "nats", spread: str | None = None, repeats: int = 10,
+    x: Any,
+    method: str = "knn",
+    *,
+    unit: Unit = "nats",
+    spread: str | None = None,
+    repeats: int = 10,
     **options: Any,
 ) -> Estimate:
     """Estimate the differential entropy h(X) with the method registered as ``method``."""
@@ -66,6 +75,13 @@ def estimate_entropy(
 
 __all__ = [
     "BOUNDS",
+    "CLUBLoss",
+    "DoEMI",
+    "MixtureConfig",
+    "MixtureDensity",
+    "MixtureEntropy",
+    "UpperConfig",
+    "VariationalUpperMI",
     "ENTROPY_ESTIMATORS",
     "MI_ESTIMATORS",
     "EntropyEstimatorBase",

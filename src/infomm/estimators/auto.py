@@ -49,7 +49,12 @@ class AutoMI(MIEstimatorBase):
     min_samples = 10
 
     def __init__(
-        self, knn_max_dim: int = 6, neural_min_n: int = 500, seed: int = 0, progress: bool = False, **options: Any
+        self,
+        knn_max_dim: int = 6,
+        neural_min_n: int = 500,
+        seed: int = 0,
+        progress: bool = False,
+        **options: Any,
     ) -> None:
         self.knn_max_dim = knn_max_dim
         self.neural_min_n = neural_min_n
@@ -63,14 +68,19 @@ class AutoMI(MIEstimatorBase):
         if d <= self.knn_max_dim:
             return "ksg", f"dim_x + dim_y = {d} <= {self.knn_max_dim}: kNN (KSG) is accurate in low dimension"
         if n < self.neural_min_n:
-            return "cca", f"{d} dimensions but only {n} < {self.neural_min_n} samples: Gaussian-copula estimate"
+            return (
+                "cca",
+                f"{d} dimensions but only {n} < {self.neural_min_n} samples: Gaussian-copula estimate",
+            )
         return "smile", f"{d} dimensions and {n} samples: neural SMILE bound, read out on held-out data"
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         method, reason = self.choose(x.shape[0], x.shape[1], y.shape[1])
         xr, yr = apply_transform(x, "rank"), apply_transform(y, "rank")
         if method == "smile":
-            est = MI_ESTIMATORS.get(method)(seed=self.seed, progress=self.progress, **self.options).estimate(xr, yr)
+            est = MI_ESTIMATORS.get(method)(seed=self.seed, progress=self.progress, **self.options).estimate(
+                xr, yr
+            )
         elif method == "ksg":
             est = MI_ESTIMATORS.get(method)(k=5, seed=self.seed).estimate(xr, yr)
         else:
@@ -79,4 +89,6 @@ class AutoMI(MIEstimatorBase):
         return dataclasses.replace(est, method="auto", details=details, flags=())
 
 
-MI_ESTIMATORS.register("auto", AutoMI, summary="picks KSG, Gaussian-copula CCA or neural SMILE by dimension and n")
+MI_ESTIMATORS.register(
+    "auto", AutoMI, summary="picks KSG, Gaussian-copula CCA or neural SMILE by dimension and n"
+)

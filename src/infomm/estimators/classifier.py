@@ -16,7 +16,7 @@ Example:
     >>> y = rng.integers(0, 2, size=2000)
     >>> x = (2 * y - 1)[:, None] * 3.0 + rng.normal(size=(2000, 1))  # nearly separable
     >>> est = ClassifierMI().estimate(x, y)
-    >>> 0.6 < est.value <= np.log(2) + 1e-9
+    >>> bool(0.6 < est.value <= np.log(2) + 1e-9)
     True
 """
 
@@ -70,7 +70,9 @@ class ClassifierMI(MIEstimatorBase):
         codes = as_labels(y)
         counts = np.bincount(codes)
         if counts.size < 2:
-            raise InputError("y has only one class; I(X;Y) is 0 by definition; pass labels with >= 2 classes.")
+            raise InputError(
+                "y has only one class; I(X;Y) is 0 by definition; pass labels with >= 2 classes."
+            )
         if counts.min() < self.folds:
             raise InputError(
                 f"the rarest class has {counts.min()} samples, fewer than folds={self.folds}; "

@@ -40,7 +40,12 @@ class CriticConfig:
     activation: str = "relu"
 
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "silu": nn.SiLU,
+}
 
 
 def mlp(d_in: int, d_out: int, hidden: int, layers: int, activation: str = "relu") -> nn.Sequential:
@@ -71,7 +76,9 @@ class JointCritic(Critic):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         n, m = x.shape[0], y.shape[0]
-        pairs = torch.cat([x[:, None, :].expand(n, m, x.shape[1]), y[None, :, :].expand(n, m, y.shape[1])], dim=2)
+        pairs = torch.cat(
+            [x[:, None, :].expand(n, m, x.shape[1]), y[None, :, :].expand(n, m, y.shape[1])], dim=2
+        )
         return self.net(pairs).squeeze(-1)
 
 

@@ -19,7 +19,7 @@ Example:
     >>> data = torch.full((200, 1), 3.0)
     >>> m = Mean()
     >>> r = fit(m, (data[:150],), (data[150:],), FitConfig(lr=0.1, max_epochs=100, batch_size=50))
-    >>> round(float(m.mu), 2)
+    >>> round(float(m.mu.detach()), 2)
     3.0
 """
 
@@ -124,7 +124,9 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def split_indices(n: int, heldout_fraction: float, seed: int, min_side: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(
+    n: int, heldout_fraction: float, seed: int, min_side: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """A seeded random split of ``range(n)`` into (train, held-out) index arrays."""
     n_held = int(round(n * heldout_fraction))
     if n_held < min_side or n - n_held < min_side:
@@ -217,7 +219,9 @@ def fit(
                 diverged = True
                 break
             smooth = held if smooth is None else config.smoothing * held + (1 - config.smoothing) * smooth
-            history.append({"epoch": float(epoch), "loss": float(np.mean(losses)), "heldout": held, "smoothed": smooth})
+            history.append(
+                {"epoch": float(epoch), "loss": float(np.mean(losses)), "heldout": held, "smoothed": smooth}
+            )
             if smooth > best_smooth:
                 if smooth <= best_smooth + config.min_delta:
                     since_best += 1

@@ -120,7 +120,9 @@ class NeuralConfig:
                     {f.name for c in (NeuralConfig, CriticConfig, FitConfig) for f in dataclasses.fields(c)}
                     - {"fit", "critic_config"}
                 )
-                raise InputError(f"unknown option {key!r} for a neural estimator; known options: {', '.join(known)}")
+                raise InputError(
+                    f"unknown option {key!r} for a neural estimator; known options: {', '.join(known)}"
+                )
         if crit:
             cfg.critic_config = dataclasses.replace(cfg.critic_config, **crit)
         return cfg
@@ -193,8 +195,12 @@ class NeuralMI(MIEstimatorBase):
         batch = min(cfg.fit.batch_size, len(tr))
         flags = []
         if res.diverged:
-            flags.append(Flag(FlagCode.DIVERGED, "training diverged (non-finite loss); lower lr or use 'smile'."))
-        if self.bound.log_batch_ceiling and res.heldout_score > math.log(batch) - max(0.5, 0.1 * math.log(batch)):
+            flags.append(
+                Flag(FlagCode.DIVERGED, "training diverged (non-finite loss); lower lr or use 'smile'.")
+            )
+        if self.bound.log_batch_ceiling and res.heldout_score > math.log(batch) - max(
+            0.5, 0.1 * math.log(batch)
+        ):
             flags.append(
                 Flag(
                     FlagCode.NEAR_LOG_BATCH_CEILING,

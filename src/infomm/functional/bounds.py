@@ -38,7 +38,9 @@ from torch import Tensor
 
 def _check(scores: Tensor) -> int:
     if scores.ndim != 2 or scores.shape[0] != scores.shape[1] or scores.shape[0] < 2:
-        raise ValueError(f"scores must be a square (n, n) matrix with n >= 2, got shape {tuple(scores.shape)}")
+        raise ValueError(
+            f"scores must be a square (n, n) matrix with n >= 2, got shape {tuple(scores.shape)}"
+        )
     return scores.shape[0]
 
 
