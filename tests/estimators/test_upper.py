@@ -10,7 +10,8 @@ from scipy import special, stats
 from infomm.estimators.base import MI_ESTIMATORS
 from infomm.estimators.fitting import split_indices
 from infomm.estimators.upper import CLUBLoss, DoEMI, GaussianConditional, VariationalUpperMI
-from infomm.functional.mixture import club_bound, club_sampled_bound, l1out_bound, pairwise_log_prob
+from infomm.functional.bounds import club_bound, club_sampled_bound, l1out_bound
+from infomm.functional.mixture import pairwise_log_prob
 from infomm.interface import InputError
 
 RHO = 0.75

@@ -15,13 +15,14 @@ import ast
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from infomm.estimators.base import SpreadKind
 from infomm.interface import Estimate, InputError
 from infomm.validation import as_paired
 
@@ -51,6 +52,14 @@ def _parse_options(options: list[str] | None) -> dict[str, Any]:
             value = raw
         parsed[key.strip()] = value
     return parsed
+
+
+def _spread(spread: str | None) -> SpreadKind | None:
+    if spread is None or spread == "none":
+        return None
+    if spread not in ("seeds", "folds", "bootstrap"):
+        raise InputError(f"--spread {spread!r} is not known; use seeds, folds or bootstrap.")
+    return cast(SpreadKind, spread)
 
 
 def _show_progress(json_out: bool) -> bool:
@@ -120,7 +129,9 @@ def mi_command(
         opts.setdefault("seed", seed)
     if _accepts(factory, "progress"):
         opts.setdefault("progress", _show_progress(json_out))
-    est = estimate_mi(xa, ya, method, unit="bits" if bits else "nats", spread=spread, repeats=repeats, **opts)
+    est = estimate_mi(
+        xa, ya, method, unit="bits" if bits else "nats", spread=_spread(spread), repeats=repeats, **opts
+    )
     if json_out:
         out.print_json(json.dumps(est.to_dict()))
     else:
@@ -162,7 +173,7 @@ def entropy_command(
     if _accepts(factory, "progress"):
         opts.setdefault("progress", _show_progress(json_out))
     est = estimate_entropy(
-        xa, method, unit="bits" if bits else "nats", spread=spread, repeats=repeats, **opts
+        xa, method, unit="bits" if bits else "nats", spread=_spread(spread), repeats=repeats, **opts
     )
     if json_out:
         out.print_json(json.dumps(est.to_dict()))

@@ -23,11 +23,12 @@ from infomm.estimators.base import (
     MI_ESTIMATORS,
     EntropyEstimatorBase,
     MIEstimatorBase,
+    SpreadKind,
 )
-from infomm.estimators.losses import MILoss
+from infomm.estimators.losses import CLUBLoss, MILoss
 from infomm.estimators.mixture import MixtureConfig, MixtureDensity, MixtureEntropy
 from infomm.estimators.neural import BOUNDS, NeuralConfig, NeuralMI
-from infomm.estimators.upper import CLUBLoss, DoEMI, UpperConfig, VariationalUpperMI
+from infomm.estimators.upper import DoEMI, UpperConfig, VariationalUpperMI
 from infomm.interface import Estimate, Unit
 
 
@@ -37,7 +38,7 @@ def estimate_mi(
     method: str = "auto",
     *,
     unit: Unit = "nats",
-    spread: str | None = None,
+    spread: SpreadKind | None = None,
     repeats: int = 10,
     **options: Any,
 ) -> Estimate:
@@ -63,7 +64,7 @@ def estimate_entropy(
     method: str = "knn",
     *,
     unit: Unit = "nats",
-    spread: str | None = None,
+    spread: SpreadKind | None = None,
     repeats: int = 10,
     **options: Any,
 ) -> Estimate:

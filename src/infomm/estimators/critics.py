@@ -40,7 +40,7 @@ class CriticConfig:
     activation: str = "relu"
 
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {
+ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "gelu": nn.GELU,
     "tanh": nn.Tanh,
@@ -50,7 +50,7 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 def mlp(d_in: int, d_out: int, hidden: int, layers: int, activation: str = "relu") -> nn.Sequential:
     """A plain multi-layer perceptron with ``layers`` hidden layers of width ``hidden``."""
-    act = _ACTIVATIONS[activation]
+    act = ACTIVATIONS[activation]
     mods: list[nn.Module] = []
     d = d_in
     for _ in range(layers):

@@ -45,100 +45,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from infomm.estimators.base import MI_ESTIMATORS, MIEstimatorBase
-from infomm.estimators.critics import _ACTIVATIONS, mlp
+from infomm.estimators.conditional import COVARIANCES, GaussianConditional
 from infomm.estimators.fitting import FitConfig, FitResult, fit, split_indices
+from infomm.estimators.losses import CLUBLoss  # noqa: F401  (re-exported: CLUB as a training loss)
 from infomm.estimators.mixture import MixtureConfig, MixtureDensity, with_options
-from infomm.functional.mixture import (
-    club_bound,
-    club_sampled_bound,
-    gaussian_log_prob,
-    l1out_bound,
-    pairwise_log_prob,
-)
+from infomm.functional.bounds import club_bound, club_sampled_bound, l1out_bound
 from infomm.interface import Estimate, Flag, FlagCode, InputError
 from infomm.validation import check_int_range
-
-COVARIANCES = ("diagonal", "full")
-_LOG_SCALE_BOUND = 7.0  # |log precision-scale| <= 7: sd within [1e-3, 1e3] on the standardised scale
-
-
-class GaussianConditional(nn.Module):
-    """q(y|x) = N(mu(x), (L(x) L(x)^T)^-1), the variational conditional of Cheng et al. 2020 Sec. 3.2.
-
-    Two MLPs of x give the mean (n, dy) (plus a linear term, so linear dependence is fitted
-    without relying on the hidden units) and the precision factor: its log-diagonal (softly
-    bounded to +-7) and, for ``covariance="full"``, its dy(dy-1)/2 strictly lower entries.
-
-    Example:
-        >>> q = GaussianConditional(3, 2, hidden=8, layers=1)
-        >>> x, y = torch.randn(5, 3), torch.randn(5, 2)
-        >>> q.log_prob(y, x).shape, q.pairwise(y, x).shape
-        (torch.Size([5]), torch.Size([5, 5]))
-    """
-
-    tril_index: Tensor
-
-    def __init__(
-        self,
-        dim_x: int,
-        dim_y: int,
-        hidden: int = 64,
-        layers: int = 2,
-        activation: str = "relu",
-        covariance: str = "diagonal",
-    ) -> None:
-        super().__init__()
-        if covariance not in COVARIANCES:
-            raise InputError(f"covariance={covariance!r} is not known; use 'diagonal' or 'full'.")
-        if activation not in _ACTIVATIONS:
-            raise InputError(f"activation={activation!r} is not known; use one of {', '.join(_ACTIVATIONS)}.")
-        check_int_range(dim_x, "dim_x", 1)
-        check_int_range(dim_y, "dim_y", 1)
-        check_int_range(hidden, "hidden", 1)
-        check_int_range(layers, "layers", 0)
-        self.dim_y = dim_y
-        self.full = covariance == "full"
-        n_scale = dim_y + (dim_y * (dim_y - 1) // 2 if self.full else 0)
-        self.mean_net = mlp(dim_x, dim_y, hidden, layers, activation)
-        self.mean_linear = nn.Linear(dim_x, dim_y)
-        self.scale_net = mlp(dim_x, n_scale, hidden, layers, activation)
-        self.register_buffer("tril_index", torch.tril_indices(dim_y, dim_y, offset=-1), persistent=False)
-
-    def params(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean (n, dy) and precision factor: (n, dy) diagonal or (n, dy, dy) lower-triangular."""
-        raw = self.scale_net(x)
-        d = self.dim_y
-        log_diag = _LOG_SCALE_BOUND * torch.tanh(raw[:, :d] / _LOG_SCALE_BOUND)
-        mean = self.mean_linear(x) + self.mean_net(x)
-        if not self.full:
-            return mean, log_diag.exp()
-        chol = torch.diag_embed(log_diag.exp())
-        chol[:, self.tril_index[0], self.tril_index[1]] = raw[:, d:]
-        return mean, chol
-
-    def log_prob(self, y: Tensor, x: Tensor) -> Tensor:
-        """log q(y_i | x_i), shape (n,)."""
-        mean, chol = self.params(x)
-        return gaussian_log_prob(y, mean, chol)
-
-    def pairwise(self, y: Tensor, x: Tensor, chunk: int = 256) -> Tensor:
-        """(n, m) matrix of log q(y_j | x_i), computed in chunks of rows of ``x``."""
-        rows = []
-        for i in range(0, x.shape[0], chunk):
-            mean, chol = self.params(x[i : i + chunk])
-            rows.append(pairwise_log_prob(y, mean, chol))
-        return torch.cat(rows)
-
-    # the Objective of fit(): maximum likelihood of q
-    def loss(self, x: Tensor, y: Tensor) -> Tensor:
-        return -self.log_prob(y, x).mean()
-
-    def score(self, x: Tensor, y: Tensor) -> float:
-        return float(self.log_prob(y, x).mean())
-
 
 Readout = Callable[[GaussianConditional, Tensor, Tensor, torch.Generator], float]
 
@@ -376,58 +292,6 @@ class DoEMI(_FittedConditional):
                 "n_heldout": len(he),
             },
         )
-
-
-class CLUBLoss(nn.Module):
-    """CLUB as a differentiable loss for a user's training loop (Cheng et al. 2020, Algorithm 1).
-
-    Shapes: ``x`` (n, dim_x), ``y`` (n, dim_y). Two steps per iteration: train q with
-    :meth:`learning_loss` on **detached** features (maximum likelihood of q(y|x)); then
-    minimise :meth:`forward` (the CLUB estimate, Eq. 3 or its sampled form) with the
-    encoder's optimiser to reduce I(X;Y).
-
-    Args:
-        dim_x, dim_y: feature sizes.
-        hidden, layers: MLP sizes of q(y|x) (diagonal Gaussian).
-        sampled: one random negative per sample (vCLUB-S, O(n)) instead of all n^2 pairs.
-
-    Example:
-        >>> _ = torch.manual_seed(0)
-        >>> enc = nn.Linear(2, 1, bias=False)  # z = w . x; y depends on x_1 only
-        >>> _ = enc.weight.data.copy_(torch.tensor([[1.0, 0.3]]))
-        >>> club = CLUBLoss(1, 1, hidden=16)
-        >>> opt_q = torch.optim.Adam(club.parameters(), lr=1e-2)
-        >>> opt_enc = torch.optim.Adam(enc.parameters(), lr=1e-2)
-        >>> for _ in range(100):
-        ...     x = torch.randn(256, 2)
-        ...     y = x[:, :1] + 0.5 * torch.randn(256, 1)
-        ...     z = enc(x)
-        ...     opt_q.zero_grad(); club.learning_loss(z.detach(), y).backward(); opt_q.step()
-        ...     opt_enc.zero_grad(); club(z, y).backward(); opt_enc.step()
-        >>> w = enc.weight.detach()[0]
-        >>> bool(w[0].abs() < w[1].abs())  # the encoder turned away from x_1: I(Z;Y) fell
-        True
-    """
-
-    def __init__(
-        self, dim_x: int, dim_y: int, hidden: int = 64, layers: int = 2, sampled: bool = False
-    ) -> None:
-        super().__init__()
-        self.q = GaussianConditional(dim_x, dim_y, hidden, layers, "relu", "diagonal")
-        self.sampled = sampled
-
-    def learning_loss(self, x: Tensor, y: Tensor) -> Tensor:
-        """-mean log q(y_i | x_i): minimise it (with detached x, y) to fit q."""
-        return -self.q.log_prob(y, x).mean()
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        """The CLUB upper-bound estimate of I(X;Y) on this batch (scalar, nats)."""
-        if x.shape[0] < 2:
-            raise InputError(f"x has {x.shape[0]} rows; CLUB needs a batch of at least 2 samples.")
-        if self.sampled:
-            perm = torch.randperm(x.shape[0], device=x.device)
-            return club_sampled_bound(self.q.log_prob(y, x), self.q.log_prob(y[perm], x))
-        return club_bound(self.q.pairwise(y, x))
 
 
 def _standardize(a: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

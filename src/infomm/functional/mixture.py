@@ -1,4 +1,4 @@
-"""Gaussian and Gaussian-mixture log-densities, and contrastive log-ratio bounds, as pure functions.
+"""Gaussian and Gaussian-mixture log-densities as pure functions.
 
 Convention: a Gaussian N(mu, P^-1) is given by its mean ``mu`` and the lower-triangular
 Cholesky factor ``L`` of its **precision** P = L L^T (scikit-learn's ``precisions_cholesky_``),
@@ -11,15 +11,8 @@ Gaussian mixture (Pichler, Colombo, Boudiaf, Koliander, Piantanida 2022, "A Diff
 Entropy Estimator for Training Neural Networks", ICML, Eq. 7-9: the KNIFE "MargKernel")
 adds ``log softmax(logits)`` per component and takes a logsumexp over components.
 
-The bounds take a matrix ``log_q`` of shape (n, n) with ``log_q[i, j] = log q(y_j | x_i)``
-(rows: conditioning x, columns: evaluated y; the diagonal holds the joint pairs):
-
-* CLUB (Cheng, Hao, Dai, Liu, Gan, Carin 2020, "CLUB: A Contrastive Log-ratio Upper Bound
-  of Mutual Information", ICML, Eq. 3 with q in place of p, Sec. 3.2):
-  mean_i log_q[i, i] - mean_{i, j} log_q[i, j].
-* L1Out (Poole, Ozair, van den Oord, Alemi, Tucker 2019, "On Variational Bounds of Mutual
-  Information", ICML, Eq. 15-16; Cheng et al. 2020 Sec. 2):
-  mean_i [log_q[i, i] - log (1/(n-1)) sum_{j != i} exp log_q[j, i]].
+The contrastive bounds that use these densities (CLUB, L1Out) live in
+:mod:`infomm.functional.bounds`.
 
 Example:
     >>> import torch
@@ -27,8 +20,6 @@ Example:
     >>> L = precision_factor("diagonal", torch.zeros(1, 1))  # unit variance
     >>> [round(v, 4) for v in gmm_log_prob(x, torch.zeros(1), torch.zeros(1, 1), L).tolist()]
     [-0.9189, -1.4189]
-    >>> round(float(club_bound(torch.zeros(4, 4))), 6)  # q ignores x: the bound is 0
-    0.0
 """
 
 from __future__ import annotations
@@ -147,48 +138,3 @@ def pairwise_log_prob(y: Tensor, mean: Tensor, chol_prec: Tensor) -> Tensor:
         ((2, 3), -0.9189)
     """
     return gaussian_log_prob(y.unsqueeze(0), mean.unsqueeze(1), chol_prec.unsqueeze(1))
-
-
-def club_bound(log_q: Tensor) -> Tensor:
-    """CLUB estimate (Cheng et al. 2020, Eq. 3 / vCLUB Sec. 3.2) from an (n, n) ``log_q`` matrix.
-
-    mean_i log q(y_i|x_i) - mean_{i,j} log q(y_j|x_i). With the true conditional it is an
-    upper bound on I(X;Y); the gap is the lautum information KL(p(x)p(y) || p(x,y)).
-
-    Example:
-        >>> round(float(club_bound(torch.tensor([[0.0, -2.0], [-2.0, 0.0]]))), 4)
-        1.0
-    """
-    return torch.diagonal(log_q).mean() - log_q.mean()
-
-
-def club_sampled_bound(log_q_pos: Tensor, log_q_neg: Tensor) -> Tensor:
-    """vCLUB-S (Cheng et al. 2020, Sec. 3.3, Algorithm 1): one random negative per sample.
-
-    Args:
-        log_q_pos: (n,) log q(y_i | x_i).
-        log_q_neg: (n,) log q(y_{k'_i} | x_i) for a random index k'_i.
-
-    Example:
-        >>> float(club_sampled_bound(torch.zeros(3), -torch.ones(3)))
-        1.0
-    """
-    return (log_q_pos - log_q_neg).mean()
-
-
-def l1out_bound(log_q: Tensor) -> Tensor:
-    """Leave-one-out bound (Poole et al. 2019, Eq. 15-16) from an (n, n) ``log_q`` matrix.
-
-    mean_i [log q(y_i|x_i) - log (1/(n-1)) sum_{j != i} q(y_i|x_j)]; needs n >= 2.
-
-    Example:
-        >>> round(float(l1out_bound(torch.zeros(5, 5))), 6)
-        0.0
-    """
-    n = log_q.shape[0]
-    if n < 2 or log_q.shape[1] != n:
-        raise ValueError(f"log_q must be a square (n, n) matrix with n >= 2, got shape {tuple(log_q.shape)}")
-    mask = torch.eye(n, dtype=torch.bool, device=log_q.device)
-    off = log_q.masked_fill(mask, -math.inf)
-    negative = torch.logsumexp(off, dim=0) - math.log(n - 1)  # over conditioning x_j, per column y_i
-    return (torch.diagonal(log_q) - negative).mean()
