@@ -27,144 +27,23 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
 from infomm.data.transforms import Transform, get_transform
+from infomm.functional.closed_forms import (
+    additive_uniform_mi,
+    as_float,
+    check_cov,
+    check_int,
+    check_open_interval,
+    check_split,
+    fmt,
+    gaussian_mi,
+    student_t_mi_correction,
+)
 from infomm.interface import InputError, Task
 from infomm.registry import Registry
 
 TASKS: Registry[Task] = Registry("task")
-
-
-# ----------------------------------------------------------------------------- argument checks
-def _check_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"{name}={value!r} must be an integer >= {low}.")
-    return int(value)
-
-
-def _as_float(value: Any, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}={value!r} must be a real number.") from None
-
-
-def _check_open_interval(value: Any, name: str, example: str) -> float:
-    v = _as_float(value, name)
-    if not (-1.0 < v < 1.0):
-        raise InputError(
-            f"{name}={value!r} must lie strictly between -1 and 1 (|{name}| = 1 makes the MI infinite); "
-            f"pass e.g. {name}={example}."
-        )
-    return v
-
-
-def _check_cov(cov: Any, name: str = "cov") -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(cov, cholesky factor)`` or raise :class:`InputError`."""
-    try:
-        s = np.array(cov, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{name} could not be read as a matrix of numbers ({err}).") from None
-    if s.ndim != 2 or s.shape[0] != s.shape[1] or s.shape[0] < 1:
-        raise InputError(f"{name} has shape {s.shape}; pass a square (d, d) matrix.")
-    if not np.isfinite(s).all():
-        raise InputError(f"{name} contains NaN or inf; pass a finite matrix.")
-    if not np.allclose(s, s.T, rtol=1e-10, atol=1e-12):
-        raise InputError(f"{name} is not symmetric; pass a symmetric matrix, e.g. ({name} + {name}.T) / 2.")
-    try:
-        chol = np.linalg.cholesky(s)
-    except np.linalg.LinAlgError:
-        lam = float(np.linalg.eigvalsh(s).min())
-        raise InputError(
-            f"{name} is not positive definite (smallest eigenvalue {lam:.3g}); pass a positive-definite "
-            "matrix (for equicorrelation over D variables the correlation must exceed -1/(D-1))."
-        ) from None
-    return s, chol
-
-
-def _check_split(dim_x: Any, total: int) -> int:
-    dx = _check_int(dim_x, "dim_x")
-    if dx >= total:
-        raise InputError(
-            f"dim_x={dim_x!r} must be smaller than the matrix size {total} so that Y is not empty."
-        )
-    return dx
-
-
-def _fmt(v: float) -> str:
-    return f"{v:g}"
-
-
-# ----------------------------------------------------------------------------- closed forms
-def gaussian_mi(cov: Any, dim_x: int) -> float:
-    """Mutual information (nats) between the first ``dim_x`` and the other coordinates of N(0, cov).
-
-    ``I(X; Y) = 0.5 * (log|S_xx| + log|S_yy| - log|S|)``, from the Gaussian entropy
-    ``h = 0.5 log((2 pi e)^d |S|)`` (Cover & Thomas 2006, Theorem 8.4.1) and ``I = h(X) + h(Y) - h(X, Y)``;
-    for one pair it is ``-0.5 log(1 - rho^2)`` (Cover & Thomas 2006, Example 8.5.1).
-
-    Args:
-        cov: symmetric positive-definite matrix, shape (dim_x + dim_y, dim_x + dim_y).
-        dim_x: number of leading coordinates that form X.
-
-    Example:
-        >>> round(gaussian_mi([[1.0, 0.75], [0.75, 1.0]], 1), 4)
-        0.4133
-    """
-    s, _ = _check_cov(cov)
-    dx = _check_split(dim_x, s.shape[0])
-
-    def logdet(m: np.ndarray) -> float:
-        return float(np.linalg.slogdet(m)[1])
-
-    return 0.5 * (logdet(s[:dx, :dx]) + logdet(s[dx:, dx:]) - logdet(s))
-
-
-def _t_entropy_standard(k: int, df: float) -> float:
-    """Entropy (nats) of a k-dimensional Student-t with identity dispersion and ``df`` degrees of freedom."""
-    a = 0.5 * (df + k)
-    return float(
-        gammaln(0.5 * df)
-        - gammaln(a)
-        + 0.5 * k * math.log(df * math.pi)
-        + a * (digamma(a) - digamma(0.5 * df))
-    )
-
-
-def student_t_mi_correction(df: float, dim_x: int, dim_y: int) -> float:
-    """The part of the Student-t MI that does not depend on the dispersion (nats, >= 0).
-
-    ``c = h_t(dim_x) + h_t(dim_y) - h_t(dim_x + dim_y)`` with ``h_t(k)`` the entropy of a standard
-    k-dimensional t (identity dispersion) from R. B. Arellano-Valle, J. E. Contreras-Reyes, M. G. Genton
-    (2013), "Shannon entropy and mutual information for multivariate skew-elliptical distributions",
-    Scand. J. Stat. 40:42-62; used by Czyz et al. (2023) for their Student-t tasks.
-
-    Example:
-        >>> round(student_t_mi_correction(1.0, 1, 1), 4)
-        0.2242
-    """
-    return (
-        _t_entropy_standard(dim_x, df)
-        + _t_entropy_standard(dim_y, df)
-        - _t_entropy_standard(dim_x + dim_y, df)
-    )
-
-
-def additive_uniform_mi(epsilon: float) -> float:
-    """I(X; X + N) for X ~ U(0, 1), N ~ U(-eps, eps): ``eps - log(2 eps)`` if eps <= 1/2 else ``1/(4 eps)``.
-
-    Derived as ``h(Y) - h(N)`` with ``h(N) = log(2 eps)`` (Cover & Thomas 2006, Example 8.1.1) and the
-    trapezoidal density of Y; as in Czyz et al. (2023), "additive noise" task.
-
-    Example:
-        >>> round(additive_uniform_mi(0.75), 4)
-        0.3333
-    """
-    epsilon = _as_float(epsilon, "epsilon")
-    if not (epsilon > 0 and math.isfinite(epsilon)):
-        raise InputError(f"epsilon={epsilon!r} must be a finite number > 0 (the noise half-width); e.g. 0.1.")
-    return epsilon - math.log(2 * epsilon) if epsilon <= 0.5 else 0.25 / epsilon
 
 
 # ----------------------------------------------------------------------------- samplers (picklable)
@@ -242,8 +121,8 @@ def gaussian_task(cov: Any, dim_x: int, name: str | None = None) -> Task:
         >>> t.name, round(t.truth, 4)
         ('my-gauss', 0.1438)
     """
-    s, chol = _check_cov(cov)
-    dx = _check_split(dim_x, s.shape[0])
+    s, chol = check_cov(cov)
+    dx = check_split(dim_x, s.shape[0])
     dy = s.shape[0] - dx
     return Task(name or f"gauss-{dx}x{dy}", "mi", gaussian_mi(s, dx), dx, dy, _GaussianSampler(chol, dx))
 
@@ -257,8 +136,8 @@ def bivariate_normal(rho: float = 0.75, name: str | None = None) -> Task:
         >>> round(bivariate_normal(0.75).truth, 4)
         0.4133
     """
-    r = _check_open_interval(rho, "rho", "0.75")
-    return gaussian_task([[1.0, r], [r, 1.0]], 1, name or f"binormal-{_fmt(r)}")
+    r = check_open_interval(rho, "rho", "0.75")
+    return gaussian_task([[1.0, r], [r, 1.0]], 1, name or f"binormal-{fmt(r)}")
 
 
 def sparse_pairs(
@@ -274,15 +153,15 @@ def sparse_pairs(
         >>> t.name, round(t.truth, 4)
         ('gauss-2pair-5x5', 1.0217)
     """
-    dx, dy = _check_int(dim_x, "dim_x"), _check_int(dim_y, "dim_y")
-    k = _check_int(n_pairs, "n_pairs")
+    dx, dy = check_int(dim_x, "dim_x"), check_int(dim_y, "dim_y")
+    k = check_int(n_pairs, "n_pairs")
     if k > min(dx, dy):
         raise InputError(f"n_pairs={n_pairs!r} must be <= min(dim_x, dim_y) = {min(dx, dy)}.")
-    c = _check_open_interval(correlation, "correlation", "0.8")
+    c = check_open_interval(correlation, "correlation", "0.8")
     cov = np.eye(dx + dy)
     idx = np.arange(k)
     cov[idx, dx + idx] = cov[dx + idx, idx] = c
-    default = f"gauss-{k}pair-{dx}x{dy}" + ("" if c == 0.8 else f"-r{_fmt(c)}")
+    default = f"gauss-{k}pair-{dx}x{dy}" + ("" if c == 0.8 else f"-r{fmt(c)}")
     return gaussian_task(cov, dx, name or default)
 
 
@@ -296,10 +175,10 @@ def dense(dim_x: int, dim_y: int, off_diag: float = 0.5, name: str | None = None
         >>> round(dense(5, 5).truth, 4), round(dense(25, 25).truth, 4)
         (0.5928, 1.2922)
     """
-    dx, dy = _check_int(dim_x, "dim_x"), _check_int(dim_y, "dim_y")
-    c = _check_open_interval(off_diag, "off_diag", "0.5")
+    dx, dy = check_int(dim_x, "dim_x"), check_int(dim_y, "dim_y")
+    c = check_open_interval(off_diag, "off_diag", "0.5")
     cov = np.full((dx + dy, dx + dy), c) + (1.0 - c) * np.eye(dx + dy)
-    default = f"gauss-dense-{dx}x{dy}" + ("" if c == 0.5 else f"-r{_fmt(c)}")
+    default = f"gauss-dense-{dx}x{dy}" + ("" if c == 0.5 else f"-r{fmt(c)}")
     return gaussian_task(cov, dx, name or default)
 
 
@@ -314,8 +193,8 @@ def gaussian_pairs_with_mi(n_pairs: int, total_mi: float, name: str | None = Non
         >>> t.name, round(t.truth, 6), t.dim_x
         ('gauss-5pairs-8nats', 8.0, 5)
     """
-    k = _check_int(n_pairs, "n_pairs")
-    total_mi = _as_float(total_mi, "total_mi")
+    k = check_int(n_pairs, "n_pairs")
+    total_mi = as_float(total_mi, "total_mi")
     if not (0.0 <= total_mi <= 15.0 * k):
         raise InputError(
             f"total_mi={total_mi!r} must be in [0, {15 * k}] nats for {k} pairs (at most 15 nats per pair, "
@@ -325,7 +204,7 @@ def gaussian_pairs_with_mi(n_pairs: int, total_mi: float, name: str | None = Non
     cov = np.eye(2 * k)
     idx = np.arange(k)
     cov[idx, k + idx] = cov[k + idx, idx] = rho
-    return gaussian_task(cov, k, name or f"gauss-{k}pairs-{_fmt(total_mi)}nats")
+    return gaussian_task(cov, k, name or f"gauss-{k}pairs-{fmt(total_mi)}nats")
 
 
 def independent(dim_x: int, dim_y: int, name: str | None = None) -> Task:
@@ -335,7 +214,7 @@ def independent(dim_x: int, dim_y: int, name: str | None = None) -> Task:
         >>> independent(5, 5).truth
         0.0
     """
-    dx, dy = _check_int(dim_x, "dim_x"), _check_int(dim_y, "dim_y")
+    dx, dy = check_int(dim_x, "dim_x"), check_int(dim_y, "dim_y")
     t = gaussian_task(np.eye(dx + dy), dx, name or f"independent-{dx}x{dy}")
     return Task(t.name, "mi", 0.0, dx, dy, t.sampler)
 
@@ -349,9 +228,9 @@ def additive_uniform(epsilon: float = 0.1, name: str | None = None) -> Task:
         >>> round(additive_uniform(0.1).truth, 4)
         1.7094
     """
-    eps = _as_float(epsilon, "epsilon")
+    eps = as_float(epsilon, "epsilon")
     truth = additive_uniform_mi(eps)
-    return Task(name or f"additive-uniform-{_fmt(eps)}", "mi", truth, 1, 1, _AdditiveUniformSampler(eps))
+    return Task(name or f"additive-uniform-{fmt(eps)}", "mi", truth, 1, 1, _AdditiveUniformSampler(eps))
 
 
 def student_t(dim_x: int, dim_y: int, df: float, dispersion: Any = None, name: str | None = None) -> Task:
@@ -366,18 +245,18 @@ def student_t(dim_x: int, dim_y: int, df: float, dispersion: Any = None, name: s
         >>> round(student_t(1, 1, df=1).truth, 4)
         0.2242
     """
-    dx, dy = _check_int(dim_x, "dim_x"), _check_int(dim_y, "dim_y")
-    df = _as_float(df, "df")
+    dx, dy = check_int(dim_x, "dim_x"), check_int(dim_y, "dim_y")
+    df = as_float(df, "df")
     if not (df > 0 and math.isfinite(df)):
         raise InputError(f"df={df!r} must be a finite number > 0; for df = inf use gaussian_task.")
     disp = np.eye(dx + dy) if dispersion is None else dispersion
-    s, chol = _check_cov(disp, "dispersion")
+    s, chol = check_cov(disp, "dispersion")
     if s.shape[0] != dx + dy:
         raise InputError(
             f"dispersion has shape {s.shape} but dim_x + dim_y = {dx + dy}; pass a matching matrix."
         )
     truth = gaussian_mi(s, dx) + student_t_mi_correction(df, dx, dy)
-    default = f"student-t-{dx}x{dy}-df{_fmt(df)}"
+    default = f"student-t-{dx}x{dy}-df{fmt(df)}"
     return Task(name or default, "mi", truth, dx, dy, _StudentSampler(chol, dx, df))
 
 
@@ -427,8 +306,8 @@ def gaussian_entropy_task(dim: int, cov: Any = None, name: str | None = None) ->
         >>> round(gaussian_entropy_task(1).truth, 4)
         1.4189
     """
-    d = _check_int(dim, "dim")
-    s, chol = _check_cov(np.eye(d) if cov is None else cov)
+    d = check_int(dim, "dim")
+    s, chol = check_cov(np.eye(d) if cov is None else cov)
     if s.shape[0] != d:
         raise InputError(f"cov has shape {s.shape} but dim={d}; pass a (dim, dim) matrix.")
     truth = 0.5 * (d * math.log(2 * math.pi * math.e) + float(np.linalg.slogdet(s)[1]))
@@ -442,11 +321,11 @@ def uniform_cube_entropy_task(dim: int, side: float = 1.0, name: str | None = No
         >>> round(uniform_cube_entropy_task(3, side=2.0).truth, 4)
         2.0794
     """
-    d = _check_int(dim, "dim")
-    side = _as_float(side, "side")
+    d = check_int(dim, "dim")
+    side = as_float(side, "side")
     if not (side > 0 and math.isfinite(side)):
         raise InputError(f"side={side!r} must be a finite number > 0 (the edge length of the cube).")
-    default = f"uniform-cube-{d}d" + ("" if side == 1.0 else f"-side{_fmt(side)}")
+    default = f"uniform-cube-{d}d" + ("" if side == 1.0 else f"-side{fmt(side)}")
     return Task(name or default, "entropy", d * math.log(side), d, 0, _UniformCubeSampler(d, side))
 
 
