@@ -148,6 +148,8 @@ def diagnose(
     if plots:
         report.files["plot"] = str(out / "information.png")
         _plot(report, out / "information.png")
+        if _plot_examples(dataset, out / "examples.png"):
+            report.files["examples"] = str(out / "examples.png")
     report.files["markdown"] = str(out / "report.md")
     report.files["json"] = str(out / "results.json")
     atomic.write_text(out / "report.md", to_markdown(report))
@@ -207,6 +209,8 @@ def to_markdown(report: DiagnoseReport) -> str:
         lines += ["", "## Warnings", ""] + [f"- {k}: {f.message}" for k, f in flags]
     if "plot" in report.files:
         lines += ["", "![information per modality](information.png)"]
+    if "examples" in report.files:
+        lines += ["", "One sample per class and modality:", "", "![examples](examples.png)"]
     return "\n".join(lines) + "\n"
 
 
@@ -242,6 +246,42 @@ def _plot(report: DiagnoseReport, path: Path) -> None:
     fig.tight_layout()
     atomic.save_figure(fig, path, dpi=120)
     plt.close(fig)
+
+
+def _plot_examples(dataset: Any, path: Path, max_classes: int = 10) -> bool:
+    """One sample per class for every modality whose samples are 2-D (images, spectrograms)."""
+    mods = [m for m, a in dataset.modalities.items() if np.asarray(a).ndim == 3]
+    if not mods:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = np.asarray(dataset.labels)
+    classes = np.unique(labels)[:max_classes]
+    fig, axes = plt.subplots(
+        len(mods), len(classes), figsize=(1.2 * len(classes), 1.3 * len(mods)), squeeze=False
+    )
+    for r, m in enumerate(mods):
+        arr = np.asarray(dataset.modalities[m])
+        for c, k in enumerate(classes):
+            ax = axes[r, c]
+            ax.imshow(
+                arr[np.nonzero(labels == k)[0][0]],
+                cmap="gray_r" if r == 0 else "magma",
+                aspect="auto",
+                origin="upper" if arr.shape[1] == arr.shape[2] else "lower",
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(str(k), fontsize=9)
+        axes[r, 0].set_ylabel(m, fontsize=9)
+    fig.tight_layout()
+    atomic.save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 @contextmanager

@@ -94,6 +94,8 @@ class NeuralConfig:
         tau: SMILE clip.
         ema_rate: MINE moving-average rate.
         standardize: z-score each column (fitted on the training split) before training.
+        transform: MI-preserving per-column map applied first: ``None``, ``"asinh"`` or
+            ``"rank"`` (normal scores); the cure for a ``heavy_tails`` flag.
         fit: the shared :class:`FitConfig`.
     """
 
@@ -102,6 +104,7 @@ class NeuralConfig:
     tau: float = 5.0
     ema_rate: float = 0.01
     standardize: bool = True
+    transform: str | None = None
     fit: FitConfig = field(default_factory=FitConfig)
 
     def with_options(self, **options: Any) -> NeuralConfig:
@@ -167,6 +170,7 @@ class NeuralMI(MIEstimatorBase):
         self.bound = BOUNDS.get(bound)
         self.name = self.bound.name
         self.config = (config or NeuralConfig()).with_options(**options)
+        self.transform = self.config.transform
         self.last_fit: Any = None
         make_critic(self.config.critic, 1, 1, self.config.critic_config)  # fail fast on a bad name
 
