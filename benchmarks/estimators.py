@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", nargs="*", default=None, help="registry names to run (default: all)")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder of the result files")
     p.add_argument("--render", action="store_true", help="only re-render the Markdown from the JSON files")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     return p
 
@@ -55,9 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         specs = [s for s in specs if s.name in args.methods] + [
             MethodSpec(m) for m in args.methods if m not in {s.name for s in specs}
         ]
-    n = args.n or (1000 if args.quick else 5000)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = run_benchmark(specs, n=n, seeds=args.seeds, quick=args.quick, progress=say)
+    result = run_benchmark(specs, n=args.n, seeds=args.seeds, quick=args.quick, jobs=args.jobs, progress=say)
     write_json(args.out / "estimators.json", result.to_dict())
     text = render(args.out)
     print(text)

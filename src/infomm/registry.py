@@ -44,6 +44,14 @@ class Registry(Generic[T]):
         self._summaries[key] = summary
         return obj
 
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` and return its object (for tests and plugins that register temporarily)."""
+        obj = self.get(name)
+        key = name.lower()
+        del self._items[key]
+        del self._summaries[key]
+        return obj
+
     def decorator(self, name: str, *, summary: str = "") -> Callable[[T], T]:
         """``@registry.decorator("name")`` form of :meth:`register`."""
 

@@ -127,3 +127,17 @@ def test_data_sample_writes_task_and_truth(tmp_path, capsys):
     assert main(["data", "sample", "gauss-2pair-5x5", "--n", "500", "--out", str(tmp_path)]) == 0
     assert "1.02" in capsys.readouterr().out
     assert np.load(tmp_path / "x.npy").shape == (500, 5)
+
+
+def test_usage_errors_exit_2_without_traceback(gauss_files, capsys):
+    x, y = gauss_files
+    for argv in (
+        ["mi", str(x), str(y), "--bogus"],
+        ["nosuch"],
+        ["mi", str(x), str(y), "-m", "ksg", "-o", "bogus=1"],
+    ):
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err + captured.out
+    assert main(["mi", str(x), str(y), "-m", "ksg", "-o", "bogus=1"]) == 2
+    assert "known options: k, variant" in capsys.readouterr().err

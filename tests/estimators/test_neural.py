@@ -115,3 +115,9 @@ def test_heavy_tails_are_flagged_and_the_rank_transform_cures_them():
     # on the raw tails the estimate is far off (SMILE's clipped partition even over-shoots: 3.2 nats here)
     assert abs(raw.value - TRUTH) > 0.2
     del rng
+
+
+def test_a_broken_critic_is_flagged_diverged():
+    x, y = gauss(1000)
+    est = NeuralMI("dv", lr=5.0, max_epochs=5).estimate(x, y)
+    assert est.flagged(FlagCode.DIVERGED)

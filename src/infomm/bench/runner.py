@@ -46,8 +46,10 @@ FACTOR = 1.5
 ZERO_TOLERANCE = 0.1
 #: an entropy estimate counts as solved when its absolute error is at most this (nats).
 ENTROPY_TOLERANCE = 0.1
-#: lower bounds on MI among the registered methods (for "the best lower bound").
-LOWER_BOUNDS = ("smile", "infonce", "mine", "nwj", "dv", "js")
+#: the neural variational estimators (one critic, one bound each).
+NEURAL = ("smile", "infonce", "mine", "nwj", "dv", "js")
+#: those that are lower bounds on MI (SMILE's clipped partition term makes it none).
+LOWER_BOUNDS = ("infonce", "mine", "nwj", "dv", "js")
 
 RULE = (
     f"MI: solved when truth/{FACTOR} <= estimate <= {FACTOR}*truth (Czyz et al. 2023), or |estimate| <= "
@@ -69,21 +71,41 @@ def solved(estimate: float, truth: float, quantity: str = "mi") -> bool:
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """One estimator of the benchmark.
+    """One estimator of the benchmark and where it runs.
 
     Attributes:
         name: registry name (in ``MI_ESTIMATORS`` or ``ENTROPY_ESTIMATORS``).
         quantity: ``"mi"`` or ``"entropy"``.
         seeds: number of seeds (0, 1, ...) averaged; each seed is a fresh sample and a fresh fit.
         options: keyword arguments of the estimator (``seed`` is added when it accepts one).
-        max_dim: run only on tasks with ``dim_x + dim_y <= max_dim`` (``None``: all).
+        min_dim, max_dim: run only on tasks with ``min_dim <= dim_x + dim_y <= max_dim``.
+        tasks: run only on these task names (``None``: all).
+        n: samples per task for this method (``None``: the run's ``n``).
+        label: the method's name in the tables (default ``name``, or ``"name (n=...)"`` with ``n``).
     """
 
     name: str
     quantity: str = "mi"
     seeds: int = 1
     options: Mapping[str, Any] = field(default_factory=dict)
+    min_dim: int | None = None
     max_dim: int | None = None
+    tasks: tuple[str, ...] | None = None
+    n: int | None = None
+    label: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or (self.name if self.n is None else f"{self.name} (n={self.n})")
+
+    def covers(self, task: Task) -> bool:
+        d = task.dim_x + task.dim_y
+        return (
+            task.quantity == self.quantity
+            and (self.min_dim is None or d >= self.min_dim)
+            and (self.max_dim is None or d <= self.max_dim)
+            and (self.tasks is None or task.name in self.tasks)
+        )
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,7 @@ class Row:
     method: str
     task: str
     quantity: str
+    estimator: str
     dims: str
     n: int
     truth: float
@@ -205,11 +228,11 @@ def default_methods(quick: bool = False) -> list[MethodSpec]:
             MethodSpec("smile"),
             MethodSpec("knn", "entropy"),
         ]
-    cheap = [MethodSpec(m, seeds=5) for m in ("ksg", "gaussian", "cca")]
-    neural = [MethodSpec(m, seeds=2) for m in LOWER_BOUNDS]
+    cheap = [MethodSpec(m, seeds=10) for m in ("ksg", "gaussian", "cca")]
+    neural = [MethodSpec(m, seeds=1) for m in NEURAL]
     upper = [MethodSpec(m) for m in ("club", "l1out", "doe")]
-    entropy = [MethodSpec("knn", "entropy", seeds=5), MethodSpec("mixture", "entropy", seeds=2)]
-    return cheap + [MethodSpec("auto", seeds=2)] + neural + upper + entropy
+    entropy = [MethodSpec("knn", "entropy", seeds=10), MethodSpec("mixture", "entropy", seeds=2)]
+    return cheap + [MethodSpec("auto", seeds=1)] + neural + upper + entropy
 
 
 def _registries() -> dict[str, Any]:
@@ -233,27 +256,15 @@ def _make(factory: Callable[..., Any], options: Mapping[str, Any], seed: int) ->
     return factory(**opts)
 
 
-class _Samples:
-    """Draws each (task, n, seed) sample once, so that every method sees the same arrays."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, int, int], Any] = {}
-
-    def get(self, task: Task, n: int, seed: int) -> Any:
-        key = (task.name, n, seed)
-        if key not in self._cache:
-            self._cache[key] = task.sample(n, seed=seed)
-        return self._cache[key]
-
-
 def run_benchmark(
     methods: Sequence[MethodSpec | str] | None = None,
     tasks: Sequence[Task] | None = None,
     *,
-    n: int = 5000,
+    n: int | None = None,
     seeds: int | None = None,
     quick: bool = False,
     sklearn: bool = True,
+    jobs: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Run ``methods`` on ``tasks`` with ``n`` samples each.
@@ -261,28 +272,30 @@ def run_benchmark(
     Args:
         methods: :class:`MethodSpec` or MI registry names (default :func:`default_methods`).
         tasks: :class:`~infomm.interface.Task` objects (default :func:`default_tasks`); a method
-            runs on the tasks of its quantity.
-        n: samples per task.
+            runs on the tasks it covers (:meth:`MethodSpec.covers`).
+        n: samples per task (a method's own ``n`` wins); default 5000, or 1000 with ``quick``.
         seeds: if given, overrides every method's number of seeds.
-        quick: small defaults for a smoke run (``n`` 1000 unless given otherwise is up to the caller).
-        sklearn: also run scikit-learn's KSG on the 1 x 1 MI tasks (needs a ``"ksg"`` method).
-        progress: called with a line of text before each fit group.
+        quick: the small default methods and tasks (a smoke run).
+        sklearn: also run scikit-learn's KSG on the 1 x 1 MI tasks of the ``"ksg"`` rows.
+        jobs: worker processes; each (method, task) group runs whole in one worker, so the CPU
+            seconds of a fit are those of its own process.
+        progress: called with a line of text as each (method, task) group finishes.
 
     Returns:
         :class:`BenchResult`. Methods missing from the registries are listed in ``skipped``.
     """
+    n = (1000 if quick else 5000) if n is None else n
     if not isinstance(n, (int, np.integer)) or n < 20:
         raise InputError(f"n={n!r} must be an integer >= 20 (samples per task).")
     if seeds is not None and (not isinstance(seeds, (int, np.integer)) or seeds < 1):
         raise InputError(f"seeds={seeds!r} must be a positive integer or None.")
+    if not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise InputError(f"jobs={jobs!r} must be a positive integer (worker processes).")
     specs = [MethodSpec(m) if isinstance(m, str) else m for m in (methods or default_methods(quick))]
     task_list = list(tasks if tasks is not None else default_tasks(quick))
     regs = _registries()
-    samples = _Samples()
-    rows: list[Row] = []
     skipped: list[str] = []
-    say = progress or (lambda line: None)
-    start = time.perf_counter()
+    groups: list[tuple[MethodSpec, Task, int, int]] = []
     for spec in specs:
         if spec.quantity not in regs:
             raise InputError(
@@ -291,40 +304,56 @@ def run_benchmark(
         if spec.name not in regs[spec.quantity]:
             skipped.append(f"{spec.name} ({spec.quantity}): not registered")
             continue
-        factory = regs[spec.quantity].get(spec.name)
-        for task in task_list:
-            if task.quantity != spec.quantity:
-                continue
-            if spec.max_dim is not None and task.dim_x + task.dim_y > spec.max_dim:
-                continue
-            say(f"{spec.name} on {task.name}")
-            rows.append(_run_one(spec, factory, task, n, seeds or spec.seeds, samples))
-    sk = _sklearn_rows(rows, task_list, n, samples) if sklearn else []
+        groups += [(spec, t, spec.n or int(n), seeds or spec.seeds) for t in task_list if spec.covers(t)]
+    say = progress or (lambda line: None)
+    start = time.perf_counter()
+    rows: list[Row] = []
+    if jobs == 1:
+        for i, g in enumerate(groups):
+            rows.append(_run_group(*g))
+            say(f"[{i + 1}/{len(groups)}] {g[0].title} on {g[1].name}")
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(max_workers=int(jobs), mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_run_group, *g) for g in groups]
+            for i, (g, fut) in enumerate(zip(groups, futures, strict=True)):
+                rows.append(fut.result())
+                say(f"[{i + 1}/{len(groups)}] {g[0].title} on {g[1].name}")
+    sk = _sklearn_rows(rows, task_list) if sklearn else []
     settings = {
         "n": int(n),
         "quick": quick,
-        "methods": [asdict(s) | {"seeds": seeds or s.seeds} for s in specs],
+        "jobs": int(jobs),
+        "methods": [asdict(s) | {"seeds": seeds or s.seeds, "options": dict(s.options)} for s in specs],
         **environment(),
     }
     return BenchResult(rows, sk, settings, skipped, time.perf_counter() - start)
 
 
-def _run_one(spec: MethodSpec, factory: Any, task: Task, n: int, seeds: int, samples: _Samples) -> Row:
+def _run_group(spec: MethodSpec, task: Task, n: int, seeds: int) -> Row:
+    """Fit ``spec`` on ``task`` for seeds 0 .. seeds-1 (data seed = method seed)."""
+    import torch
+
+    torch.set_num_threads(1)  # the one-thread setting of FitConfig, also for non-torch code paths
+    factory = _registries()[spec.quantity].get(spec.name)
     values, cpu, train, flags = [], [], [], set()
     for seed in range(seeds):
-        data = samples.get(task, n, seed)
+        data = task.sample(n, seed=seed)
         est = _make(factory, spec.options, seed)
         t0 = time.process_time()
         res = est.estimate(*data) if spec.quantity == "mi" else est.estimate(data)
         cpu.append(time.process_time() - t0)
         values.append(float(res.value))
-        train.append(res.train_value)
+        train.append(None if res.train_value is None else float(res.train_value))
         flags.update(f.code.value for f in res.flags)
     dims = f"{task.dim_x}x{task.dim_y}" if task.quantity == "mi" else f"{task.dim_x}-D"
     return Row(
-        spec.name,
+        spec.title,
         task.name,
         task.quantity,
+        spec.name,
         dims,
         n,
         float(task.truth),
@@ -335,7 +364,7 @@ def _run_one(spec: MethodSpec, factory: Any, task: Task, n: int, seeds: int, sam
     )
 
 
-def _sklearn_rows(rows: list[Row], tasks: Sequence[Task], n: int, samples: _Samples) -> list[dict[str, Any]]:
+def _sklearn_rows(rows: list[Row], tasks: Sequence[Task]) -> list[dict[str, Any]]:
     """scikit-learn's KSG on the 1 x 1 tasks of our ``ksg`` rows, on the same arrays and seeds."""
     from sklearn.feature_selection import mutual_info_regression
 
@@ -343,17 +372,17 @@ def _sklearn_rows(rows: list[Row], tasks: Sequence[Task], n: int, samples: _Samp
     out = []
     for r in rows:
         task = by_name.get(r.task)
-        if r.method != "ksg" or task is None or task.dim_x != 1 or task.dim_y != 1:
+        if r.estimator != "ksg" or task is None or task.dim_x != 1 or task.dim_y != 1:
             continue
         k = int(getattr(_registries()["mi"].get("ksg")(), "k", 3))
         values, cpu = [], []
         for seed in range(len(r.values)):
-            x, y = samples.get(task, n, seed)
+            x, y = task.sample(r.n, seed=seed)
             t0 = time.process_time()
             v = mutual_info_regression(x, y[:, 0], n_neighbors=k, random_state=seed)[0]
             cpu.append(time.process_time() - t0)
             values.append(float(v))
-        sk = Row("sklearn-ksg", r.task, "mi", r.dims, n, r.truth, tuple(values), tuple(cpu))
+        sk = Row("sklearn-ksg", r.task, "mi", "sklearn-ksg", r.dims, r.n, r.truth, tuple(values), tuple(cpu))
         out.append(
             {
                 "task": r.task,

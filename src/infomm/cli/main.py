@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -191,21 +190,39 @@ def _accepts(factory: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
+    """(Exit, ClickException, Abort) classes of click, typer and typer's vendored click (>= 0.26)."""
+    import importlib
+
+    found: dict[str, list[type[BaseException]]] = {"Exit": [], "ClickException": [], "Abort": []}
+    for module_name in ("click.exceptions", "typer", "typer.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for name, classes in found.items():
+            cls = getattr(module, name, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in classes:
+                classes.append(cls)
+    return tuple(tuple(found[name]) for name in ("Exit", "ClickException", "Abort"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     from infomm.cli import commands  # noqa: F401  (registers diagnose, data, bench)
 
+    exit_types, usage_types, abort_types = _click_exceptions()
     try:
         app(args=argv, prog_name="infomm", standalone_mode=False)
     except InputError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
+    except exit_types as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except usage_types as exc:
+        exc.show()  # type: ignore[attr-defined]
         return 2
-    except click.exceptions.Abort:
+    except abort_types:
         err.print("aborted")
         return 130
     except FileNotFoundError as exc:

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from infomm.estimators import auto, classifier, gaussian, knn, mixture, neural, upper  # noqa: F401 (registries)
@@ -29,7 +30,7 @@ from infomm.estimators.losses import CLUBLoss, MILoss
 from infomm.estimators.mixture import MixtureConfig, MixtureDensity, MixtureEntropy
 from infomm.estimators.neural import BOUNDS, NeuralConfig, NeuralMI
 from infomm.estimators.upper import DoEMI, UpperConfig, VariationalUpperMI
-from infomm.interface import Estimate, Unit
+from infomm.interface import Estimate, InputError, Unit
 
 
 def estimate_mi(
@@ -52,7 +53,7 @@ def estimate_mi(
             over ``repeats`` repetitions.
         options: keyword arguments of the method (e.g. ``k=5`` for KSG, ``batch_size=512``).
     """
-    est = MI_ESTIMATORS.get(method)(**options)
+    est = _build(MI_ESTIMATORS.get(method), method, options)
     result = (
         est.estimate(x, y) if spread is None else est.estimate_with_spread(x, y, kind=spread, repeats=repeats)
     )
@@ -69,9 +70,26 @@ def estimate_entropy(
     **options: Any,
 ) -> Estimate:
     """Estimate the differential entropy h(X) with the method registered as ``method``."""
-    est = ENTROPY_ESTIMATORS.get(method)(**options)
+    est = _build(ENTROPY_ESTIMATORS.get(method), method, options)
     result = est.estimate(x) if spread is None else est.estimate_with_spread(x, kind=spread, repeats=repeats)
     return result.to(unit)
+
+
+def _build(factory: Any, method: str, options: dict[str, Any]) -> Any:
+    """Call ``factory(**options)``, turning unknown option names into a clear :class:`InputError`."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return factory(**options)
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        known = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise InputError(
+                f"unknown option(s) {', '.join(map(repr, unknown))} for method {method!r}; "
+                f"known options: {', '.join(known) or '(none)'}"
+            )
+    return factory(**options)
 
 
 __all__ = [

@@ -47,6 +47,7 @@ class AutoMI(MIEstimatorBase):
 
     name = "auto"
     min_samples = 10
+    spread_kinds = ("seeds", "folds")
 
     def __init__(
         self,
@@ -86,7 +87,9 @@ class AutoMI(MIEstimatorBase):
         else:
             est = MI_ESTIMATORS.get(method)().estimate(xr, yr)
         details = {"chosen": method, "reason": reason, "transform": "rank", **dict(est.details)}
-        return dataclasses.replace(est, method="auto", details=details, flags=())
+        # keep the chosen method's warnings (over-fitting, few samples, ...); the rank transform
+        # has already removed heavy tails, and the base class adds its own checks
+        return dataclasses.replace(est, method="auto", details=details)
 
 
 MI_ESTIMATORS.register(

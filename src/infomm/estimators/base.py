@@ -38,28 +38,37 @@ SpreadKind = Literal["seeds", "folds", "bootstrap"]
 HEAVY_TAIL_KURTOSIS = 10.0
 
 
-def heavy_tail_flag(*arrays: np.ndarray) -> Flag | None:
+def heavy_tail_flag(*arrays: np.ndarray, quantity: str = "mi") -> Flag | None:
     """Flag inputs whose columns have very large excess kurtosis.
 
     Heavy tails hurt kNN and neural estimators (a few far points dominate distances and
-    critic scores); a monotone per-column transform such as ``np.arcsinh`` or a rank
-    (copula) transform leaves MI unchanged and usually helps.
+    critic scores). For MI, a monotone per-column transform such as ``np.arcsinh`` or a rank
+    (copula) transform leaves the value unchanged and usually helps; for entropy it does not
+    (h changes by E log|J|). Columns where one value covers more than half of the rows
+    (sparse pixels, discrete codes) are skipped: their kurtosis measures sparsity, not tails.
     """
     worst = 0.0
     for a in arrays:
         if a.shape[0] < 8:
             continue
+        mode_share = np.array([np.unique(c, return_counts=True)[1].max() for c in a.T]) / a.shape[0]
+        a = a[:, mode_share <= 0.5]
+        if a.shape[1] == 0:
+            continue
         with np.errstate(all="ignore"):
             k = stats.kurtosis(a, axis=0, fisher=True, bias=False)
         k = np.nan_to_num(np.asarray(k, dtype=float), nan=0.0)
         worst = max(worst, float(np.max(k)))
-    if worst > HEAVY_TAIL_KURTOSIS:
-        return Flag(
-            FlagCode.HEAVY_TAILS,
-            f"inputs are heavy-tailed (max excess kurtosis {worst:.1f}); MI is invariant to monotone "
-            "per-column maps, so try transform='asinh' or 'rank' before estimating.",
+    if worst <= HEAVY_TAIL_KURTOSIS:
+        return None
+    if quantity == "entropy":
+        advice = (
+            "entropy estimates are biased by a few far points; use more samples, or estimate h of "
+            "np.arcsinh(x) and add back E[sum log|d asinh/dx|] = -E[sum 0.5*log(1 + x**2)]."
         )
-    return None
+    else:
+        advice = "MI is invariant to monotone per-column maps, so try transform='asinh' or 'rank'."
+    return Flag(FlagCode.HEAVY_TAILS, f"inputs are heavy-tailed (max excess kurtosis {worst:.1f}); {advice}")
 
 
 def negative_flag(value: float, tolerance: float = 0.0) -> Flag | None:
@@ -96,8 +105,10 @@ class MIEstimatorBase(ABC):
     min_samples: int = 2
     transform: str | None = None
     #: which kinds of spread are valid for this method (see :meth:`estimate_with_spread`)
-    spread_kinds: tuple[str, ...] = ("seeds", "folds", "bootstrap")
+    spread_kinds: tuple[SpreadKind, ...] = ("seeds", "folds", "bootstrap")
     no_bootstrap_reason: str = ""
+    #: whether heavy-tailed inputs bias this method (then the base class flags them)
+    tail_sensitive: bool = True
 
     def estimate(self, x: Any, y: Any) -> Estimate:
         """Estimate I(X;Y) in nats from paired samples (rows of ``x`` and ``y``)."""
@@ -105,9 +116,8 @@ class MIEstimatorBase(ABC):
         require_samples(xa.shape[0], self.min_samples, what="x and y", method=self.name)
         xa, ya = apply_transform(xa, self.transform), apply_transform(ya, self.transform)
         est = self._estimate(xa, ya)
-        flags = [
-            f for f in (heavy_tail_flag(xa, ya), negative_flag(est.value, self._negative_tolerance(est))) if f
-        ]
+        tails = heavy_tail_flag(xa, ya) if self.tail_sensitive else None
+        flags = [f for f in (tails, negative_flag(est.value, self._negative_tolerance(est))) if f]
         return est.with_flags(*flags)
 
     def _negative_tolerance(self, est: Estimate) -> float:
@@ -118,7 +128,7 @@ class MIEstimatorBase(ABC):
         """Estimate on validated arrays; return an :class:`Estimate` in nats."""
 
     def estimate_with_spread(
-        self, x: Any, y: Any, *, kind: SpreadKind = "bootstrap", repeats: int = 10, seed: int = 0
+        self, x: Any, y: Any, *, kind: SpreadKind | None = None, repeats: int = 10, seed: int = 0
     ) -> Estimate:
         """Estimate, plus its spread over ``repeats`` bootstrap resamples, seeds or folds.
 
@@ -127,19 +137,21 @@ class MIEstimatorBase(ABC):
         ``"seeds"`` re-runs with ``repeats`` seeds, the estimate's own seed first (for methods
         with a ``seed`` attribute); ``"folds"`` estimates on ``repeats`` disjoint folds (each
         of n/repeats samples, so the spread over-states that of an estimate on all n).
+        ``kind=None`` takes the method's first entry of ``spread_kinds``.
         """
         xa, ya = as_paired(x, y, ("x", "y"), min_n=1)
         main = self.estimate(xa, ya)
+        used: SpreadKind = kind if kind is not None else self.spread_kinds[0]
         values = _repeat(
             self,
-            kind,
+            used,
             repeats,
             seed,
             xa.shape[0],
             lambda idx, est: est.estimate(xa[idx], ya[idx]).value,
             main.value,
         )
-        return dataclasses.replace(main, spread=Spread.from_values(kind, values))
+        return dataclasses.replace(main, spread=Spread.from_values(used, values))
 
 
 class EntropyEstimatorBase(ABC):
@@ -147,15 +159,17 @@ class EntropyEstimatorBase(ABC):
 
     name: str = "entropy"
     min_samples: int = 2
-    spread_kinds: tuple[str, ...] = ("seeds", "folds", "bootstrap")
+    spread_kinds: tuple[SpreadKind, ...] = ("seeds", "folds", "bootstrap")
     no_bootstrap_reason: str = ""
+    #: whether heavy-tailed inputs bias this method (then the base class flags them)
+    tail_sensitive: bool = True
 
     def estimate(self, x: Any) -> Estimate:
         """Estimate h(X) in nats from samples (rows of ``x``)."""
         xa = as_samples(x, "x", min_n=1)
         require_samples(xa.shape[0], self.min_samples, what="x", method=self.name)
         est = self._estimate(xa)
-        flags = [f for f in (heavy_tail_flag(xa),) if f]
+        flags = [f for f in (heavy_tail_flag(xa, quantity="entropy") if self.tail_sensitive else None,) if f]
         return dataclasses.replace(est, quantity="entropy").with_flags(*flags)
 
     @abstractmethod
@@ -163,20 +177,21 @@ class EntropyEstimatorBase(ABC):
         """Estimate on a validated array; return an :class:`Estimate` in nats."""
 
     def estimate_with_spread(
-        self, x: Any, *, kind: SpreadKind = "bootstrap", repeats: int = 10, seed: int = 0
+        self, x: Any, *, kind: SpreadKind | None = None, repeats: int = 10, seed: int = 0
     ) -> Estimate:
         """Estimate plus spread; see :meth:`MIEstimatorBase.estimate_with_spread`."""
         xa = as_samples(x, "x", min_n=1)
         main = self.estimate(xa)
+        used: SpreadKind = kind if kind is not None else self.spread_kinds[0]
         values = _repeat(
-            self, kind, repeats, seed, xa.shape[0], lambda idx, est: est.estimate(xa[idx]).value, main.value
+            self, used, repeats, seed, xa.shape[0], lambda idx, est: est.estimate(xa[idx]).value, main.value
         )
-        return dataclasses.replace(main, spread=Spread.from_values(kind, values))
+        return dataclasses.replace(main, spread=Spread.from_values(used, values))
 
 
 def _repeat(
     est: Any,
-    kind: SpreadKind,
+    kind: SpreadKind | None,
     repeats: int,
     seed: int,
     n: int,
@@ -185,6 +200,8 @@ def _repeat(
 ) -> list[float]:
     if repeats < 2:
         raise InputError(f"repeats={repeats} must be >= 2 to measure a spread.")
+    if kind is None:
+        kind = est.spread_kinds[0]
     if kind in ("seeds", "folds", "bootstrap") and kind not in est.spread_kinds:
         why = f" ({est.no_bootstrap_reason})" if kind == "bootstrap" and est.no_bootstrap_reason else ""
         raise InputError(

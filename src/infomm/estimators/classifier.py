@@ -59,6 +59,9 @@ class ClassifierMI(MIEstimatorBase):
 
     name = "classifier"
     min_samples = 10
+    tail_sensitive = False
+    # resampled duplicates would sit on both sides of a cross-fitting split
+    spread_kinds = ("folds", "seeds")
 
     def __init__(self, folds: int = 5, seed: int = 0) -> None:
         if folds < 2:

@@ -34,10 +34,10 @@ class CriticConfig:
         activation: ``"relu"``, ``"gelu"``, ``"tanh"`` or ``"silu"``.
     """
 
-    hidden: int = 128
-    layers: int = 2
+    hidden: int = 64
+    layers: int = 4
     embed_dim: int = 32
-    activation: str = "relu"
+    activation: str = "gelu"
 
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {

@@ -247,6 +247,8 @@ class MixtureEntropy(EntropyEstimatorBase):
 
     name = "mixture"
     min_samples = 20
+    # bootstrap duplicates would sit on both sides of the held-out split
+    spread_kinds = ("seeds", "folds")
 
     def __init__(self, config: MixtureConfig | None = None, **options: Any) -> None:
         self.config = with_options(config or MixtureConfig(), options, "the mixture entropy estimator")

@@ -165,6 +165,8 @@ class NeuralMI(MIEstimatorBase):
     """
 
     min_samples = 20
+    # bootstrap duplicates would sit on both sides of the held-out split
+    spread_kinds = ("seeds", "folds")
 
     def __init__(self, bound: str = "smile", config: NeuralConfig | None = None, **options: Any) -> None:
         self.bound = BOUNDS.get(bound)

@@ -111,6 +111,8 @@ class _FittedConditional(MIEstimatorBase):
     """Shared part: the split, standardisation and maximum-likelihood fit of q(y|x)."""
 
     min_samples = 20
+    # bootstrap duplicates would sit on both sides of the held-out split
+    spread_kinds = ("seeds", "folds")
 
     def __init__(self, config: UpperConfig, options: dict[str, Any]) -> None:
         self.config = with_options(config, options, f"method {self.name!r}")
