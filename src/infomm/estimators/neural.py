@@ -204,6 +204,15 @@ class NeuralMI(MIEstimatorBase):
             flags.append(
                 Flag(FlagCode.DIVERGED, "training diverged (non-finite loss); lower lr or use 'smile'.")
             )
+        elif res.heldout_score < -1.0:
+            # a lower bound this far below 0 means the critic did not train (too large a lr, ...)
+            flags.append(
+                Flag(
+                    FlagCode.DIVERGED,
+                    f"held-out bound {res.heldout_score:.3g} nats is far below 0: the critic failed to train; "
+                    "lower lr or use 'smile'.",
+                )
+            )
         if self.bound.log_batch_ceiling and res.heldout_score > math.log(batch) - max(
             0.5, 0.1 * math.log(batch)
         ):
