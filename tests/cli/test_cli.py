@@ -141,3 +141,19 @@ def test_usage_errors_exit_2_without_traceback(gauss_files, capsys):
         assert "Traceback" not in captured.err + captured.out
     assert main(["mi", str(x), str(y), "-m", "ksg", "-o", "bogus=1"]) == 2
     assert "known options: k, variant" in capsys.readouterr().err
+
+
+def test_data_list_and_export(tmp_path, capsys):
+    assert main(["data", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "gauss-2pair-5x5" in listing and "1.0217" in listing and "avdigits" in listing
+    assert main(["data", "export", "avdigits", "--out", str(tmp_path), "--snr", "5"]) == 0
+    assert "wrote image, audio, labels" in capsys.readouterr().out
+    image, audio, labels = (np.load(tmp_path / f"{k}.npy") for k in ("image", "audio", "labels"))
+    assert image.shape == (1797, 64) and audio.shape == (1797, 40 * 32) and labels.shape == (1797,)
+    # the exported files feed `infomm mi` directly: the label bound is at most H(label) = log 10
+    d = run_json(
+        capsys,
+        ["mi", str(tmp_path / "image.npy"), str(tmp_path / "labels.npy"), "-m", "classifier", "--json"],
+    )
+    assert 1.5 < d["value"] <= math.log(10) + 1e-9 and d["flags"] == []
