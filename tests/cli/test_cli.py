@@ -157,3 +157,14 @@ def test_data_list_and_export(tmp_path, capsys):
         ["mi", str(tmp_path / "image.npy"), str(tmp_path / "labels.npy"), "-m", "classifier", "--json"],
     )
     assert 1.5 < d["value"] <= math.log(10) + 1e-9 and d["flags"] == []
+
+
+def test_bench_quick_writes_results(tmp_path, capsys):
+    assert main(["bench", "--out", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    saved = json.loads((tmp_path / "estimators.json").read_text())
+    assert saved["mi"] == data["mi"] and (tmp_path / "estimators.md").stat().st_size > 200
+    assert data["mi"] and data["entropy"]
+    for row in data["mi"] + data["entropy"]:  # the error column is estimate - truth, as the table says
+        assert abs(row["error"] - (row["estimate"] - row["truth"])) < 1e-9
+        assert row["estimate"] == pytest.approx(sum(row["values"]) / len(row["values"]))

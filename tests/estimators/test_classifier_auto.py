@@ -48,7 +48,13 @@ def test_classifier_rejects_bad_labels():
 
 @pytest.mark.parametrize(
     "n, dx, dy, expected",
-    [(5000, 1, 1, "ksg"), (5000, 3, 3, "ksg"), (200, 10, 10, "cca"), (5000, 5, 5, "smile")],
+    [
+        (5000, 1, 1, "ksg"),
+        (5000, 2, 3, "ksg"),
+        (5000, 3, 3, "smile"),
+        (200, 10, 10, "cca"),
+        (5000, 5, 5, "smile"),
+    ],
 )
 def test_auto_choice(n, dx, dy, expected):
     assert AutoMI().choose(n, dx, dy)[0] == expected

@@ -1,4 +1,4 @@
-"""Subcommands ``diagnose``, ``data`` and ``bench`` of the ``infomm`` command (thin parsers)."""
+"""Subcommands ``diagnose``, ``data`` and ``bench`` of the ``infomm`` command (thin parsers over library calls)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from infomm import atomic
-from infomm.cli.main import _show_progress, app, data_app, out
+from infomm.cli.main import _show_progress, app, data_app, err, out
 from infomm.interface import InputError
 
 DATASETS = ("avdigits", "avdigits-fsdd")
@@ -139,3 +139,30 @@ def data_export(
     with atomic.atomic_open(out_dir / "labels.npy", "wb") as fh:
         np.save(fh, ds.labels)
     out.print(f"wrote {', '.join(list(ds.modalities) + ['labels'])} (.npy) to {out_dir}")
+
+
+@app.command("bench")
+def bench_command(
+    out_dir: Path = typer.Option(
+        Path("infomm-bench"), "--out", "-o", help="Folder for estimators.json / .md."
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="The full study (~4 min on 2 cores) instead of a quick one."
+    ),
+    jobs: int = typer.Option(1, "--jobs", help="Worker processes."),
+    json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+) -> None:
+    """Run estimators on tasks with known truth and compare with scikit-learn (quick by default)."""
+    from infomm.bench import render_markdown, run_benchmark
+
+    say = None if json_out else (lambda line: err.print(line, highlight=False))
+    result = run_benchmark(quick=not full, jobs=jobs, progress=say)
+    data = result.to_dict()
+    atomic.write_json(out_dir / "estimators.json", data)
+    text = render_markdown(data)
+    atomic.write_text(out_dir / "estimators.md", text)
+    if json_out:
+        out.print_json(json.dumps(data))
+    else:
+        out.print(text, markup=False, soft_wrap=True)
+        out.print(f"wrote {out_dir / 'estimators.json'} and {out_dir / 'estimators.md'}")

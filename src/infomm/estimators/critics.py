@@ -34,10 +34,10 @@ class CriticConfig:
         activation: ``"relu"``, ``"gelu"``, ``"tanh"`` or ``"silu"``.
     """
 
-    hidden: int = 64
-    layers: int = 4
+    hidden: int = 128
+    layers: int = 2
     embed_dim: int = 32
-    activation: str = "gelu"
+    activation: str = "relu"
 
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {

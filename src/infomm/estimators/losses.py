@@ -74,7 +74,7 @@ class MILoss(nn.Module):
         scores = self.objective.critic(x, y)
         obj = self.objective.bound.objective(scores, self.objective.state)
         with torch.no_grad():
-            self.last_value = self.objective.bound.value(scores).detach()
+            self.last_value = self.objective.bound.value(scores, self.objective.state).detach()
         return -obj
 
 

@@ -62,9 +62,14 @@ def _offdiag(scores: Tensor) -> Tensor:
 
 
 def log_mean_exp_offdiag(scores: Tensor) -> Tensor:
-    """log of the mean of exp(scores) over the off-diagonal (product-of-marginals) pairs."""
+    """log of the mean of exp(scores) over the off-diagonal (product-of-marginals) pairs.
+
+    The diagonal is masked with -inf rather than gathered by boolean indexing: the same value,
+    about a quarter less CPU per neural fit (measured in ``benchmarks/README.md``).
+    """
     n = _check(scores)
-    return torch.logsumexp(_offdiag(scores), dim=0) - math.log(n * (n - 1))
+    eye = torch.eye(n, dtype=torch.bool, device=scores.device)
+    return torch.logsumexp(scores.masked_fill(eye, float("-inf")).reshape(-1), dim=0) - math.log(n * (n - 1))
 
 
 def dv(scores: Tensor) -> Tensor:
