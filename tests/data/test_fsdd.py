@@ -16,7 +16,10 @@ from infomm.data.avdigits import AUDIO_SR, load_avdigits
 from infomm.data.fsdd import load_fsdd
 from infomm.interface import InputError
 
-REAL = Path("/work/shared/data/fsdd/recordings")
+# the real recordings live in ../shared beside the repository (CI has it; users need not)
+REAL = Path(
+    os.environ.get("INFOMM_FSDD_ROOT", Path(__file__).resolve().parents[3] / "shared/data/fsdd/recordings")
+)
 
 
 def _tone(digit: int, n: int = 2400, sr: int = 8000) -> np.ndarray:
