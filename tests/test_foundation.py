@@ -142,3 +142,28 @@ def test_fit_config_validation():
         FitConfig(heldout_fraction=1.5).validate()
     with pytest.raises(InputError, match="batch_size"):
         FitConfig(batch_size=0).validate()
+
+
+def test_with_options_sets_nested_fields_on_private_copies_and_checks_types():
+    from infomm.estimators.critics import CriticConfig
+    from infomm.estimators.fitting import with_options
+    from infomm.estimators.neural import NeuralConfig
+
+    base = NeuralConfig()
+    cfg = with_options(base, {"hidden": 7, "lr": 1, "tau": 2}, "x", nested=("fit", "critic_config"))
+    assert (cfg.critic_config.hidden, cfg.fit.lr, cfg.tau) == (7, 1.0, 2.0)
+    assert base.critic_config.hidden != 7 and base.fit.lr != 1.0 and CriticConfig().hidden != 7
+    for bad, message in (
+        ({"lr": "abc"}, "wrong type"),
+        ({"hidden": 1.5}, "wrong type"),
+        ({"hiden": 1}, "unknown"),
+    ):
+        with pytest.raises(InputError, match=message):
+            with_options(base, bad, "x", nested=("fit", "critic_config"))
+
+
+def test_fit_config_rejects_unavailable_device():
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(InputError, match="no CUDA device"):
+        FitConfig(device="cuda").validate()

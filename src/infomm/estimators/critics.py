@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from infomm.interface import InputError
 from infomm.registry import Registry
 
 
@@ -50,6 +51,16 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 def mlp(d_in: int, d_out: int, hidden: int, layers: int, activation: str = "relu") -> nn.Sequential:
     """A plain multi-layer perceptron with ``layers`` hidden layers of width ``hidden``."""
+    if activation not in ACTIVATIONS:
+        raise InputError(f"activation={activation!r} is not known; use one of {', '.join(ACTIVATIONS)}.")
+    for name, v, low in (
+        ("hidden", hidden, 1),
+        ("layers", layers, 0),
+        ("d_in", d_in, 1),
+        ("d_out", d_out, 1),
+    ):
+        if not isinstance(v, int) or v < low:
+            raise InputError(f"{name}={v!r} must be an integer >= {low}.")
     act = ACTIVATIONS[activation]
     mods: list[nn.Module] = []
     d = d_in

@@ -27,17 +27,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from infomm.interface import InputError
+
+C = TypeVar("C")
 
 
 class Objective(Protocol):
@@ -109,6 +112,12 @@ class FitConfig:
             raise InputError(f"lr={self.lr!r} must be > 0.")
         if not (0.0 < self.smoothing <= 1.0):
             raise InputError(f"smoothing={self.smoothing} must be in (0, 1].")
+        try:
+            dev = torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise InputError(f"device={self.device!r} is not a torch device; use 'cpu' or 'cuda'.") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"device={self.device!r} but this torch has no CUDA device; use device='cpu'.")
 
 
 @dataclass
@@ -122,6 +131,68 @@ class FitResult:
     diverged: bool
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
+
+
+_TYPE_NAMES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _coerce(value: Any, annotation: Any, name: str) -> Any:
+    """Check ``value`` against a dataclass field annotation such as ``"int"`` or ``"float | None"``."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    parts = [t.strip() for t in text.split("|")]
+    if value is None:
+        if "None" in parts:
+            return None
+        raise InputError(f"{name}=None is not allowed; pass a value of type {text}.")
+    wanted = [_TYPE_NAMES[t] for t in parts if t in _TYPE_NAMES]
+    if not wanted:
+        return value  # a nested config or another type: checked where it is used
+    if bool in wanted and isinstance(value, bool):
+        return value
+    if int in wanted and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if float in wanted and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return float(value)
+    if str in wanted and isinstance(value, str):
+        return value
+    raise InputError(f"{name}={value!r} has the wrong type; pass a value of type {text}.")
+
+
+def with_options(config: C, options: dict[str, Any], what: str, nested: tuple[str, ...] = ("fit",)) -> C:
+    """A copy of the config dataclass ``config`` with fields set by name, types checked.
+
+    A name may be a field of ``config`` or of one of its ``nested`` config fields (``fit``,
+    ``critic_config`` ...), so one flat ``**options`` reaches every setting: the pattern that
+    keeps every estimator's constructor short. Unknown names and wrong types raise
+    :class:`InputError` naming the option and the fix.
+
+    Example:
+        >>> with_options(FitConfig(), {"lr": 1, "patience": 3}, "a fit", nested=()).lr
+        1.0
+    """
+    subs = {name: copy.copy(getattr(config, name)) for name in nested}
+    cfg = dataclasses.replace(config, **subs)  # type: ignore[type-var]
+    own = {f.name: f.type for f in dataclasses.fields(cfg)}  # type: ignore[arg-type]
+    inner = {name: {f.name: f.type for f in dataclasses.fields(sub)} for name, sub in subs.items()}
+    for key, value in options.items():
+        if key in own and key not in subs:
+            setattr(cfg, key, _coerce(value, own[key], key))
+            continue
+        home = next((name for name, fields in inner.items() if key in fields), None)
+        if home is None:
+            known = sorted((set(own) - set(subs)).union(*inner.values()))
+            raise InputError(f"unknown option {key!r} for {what}; known options: {', '.join(known)}")
+        # a private copy (made above), so setting a field of a frozen config is safe
+        object.__setattr__(getattr(cfg, home), key, _coerce(value, inner[home][key], key))
+    return cfg
+
+
+def standardize_on(a: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Z-score the columns of ``a`` with means and deviations of the rows ``idx`` (the training
+    split); returns ``(z, log_sd)``, ``log_sd`` being the log-Jacobian per column."""
+    mu, sd = a[idx].mean(axis=0), a[idx].std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return (a - mu) / sd, np.log(sd)
 
 
 def split_indices(

@@ -28,44 +28,19 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from infomm.estimators.base import ENTROPY_ESTIMATORS, EntropyEstimatorBase
-from infomm.estimators.fitting import FitConfig, FitResult, fit, split_indices
+from infomm.estimators.fitting import FitConfig, FitResult, fit, split_indices, with_options
 from infomm.functional.mixture import PRECISION_KINDS, gmm_log_prob, precision_factor
 from infomm.interface import Estimate, Flag, FlagCode, InputError
 from infomm.validation import as_samples, check_int_range
-
-C = TypeVar("C")
-
-
-def with_options(config: C, options: dict[str, Any], what: str) -> C:
-    """A copy of a config dataclass with a ``fit: FitConfig`` field, fields set by name.
-
-    Names of ``config``'s own fields and of :class:`FitConfig` are accepted; any other name
-    raises :class:`InputError` listing the known ones (the pattern of
-    :meth:`infomm.estimators.neural.NeuralConfig.with_options`).
-    """
-    cfg = dataclasses.replace(config, fit=dataclasses.replace(config.fit))  # type: ignore[type-var, attr-defined]
-    own = {f.name for f in dataclasses.fields(cfg)} - {"fit"}  # type: ignore[arg-type]
-    fit_names = {f.name for f in dataclasses.fields(FitConfig)}
-    for key, value in options.items():
-        if key in own:
-            setattr(cfg, key, value)
-        elif key in fit_names:
-            setattr(cfg.fit, key, value)  # type: ignore[attr-defined]
-        else:
-            raise InputError(
-                f"unknown option {key!r} for {what}; known options: {', '.join(sorted(own | fit_names))}"
-            )
-    return cfg
 
 
 def _mixture_fit_defaults() -> FitConfig:

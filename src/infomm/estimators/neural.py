@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,9 +39,9 @@ from torch import Tensor, nn
 
 from infomm.estimators.base import MI_ESTIMATORS, MIEstimatorBase
 from infomm.estimators.critics import Critic, CriticConfig, make_critic
-from infomm.estimators.fitting import FitConfig, fit, split_indices
+from infomm.estimators.fitting import FitConfig, fit, split_indices, standardize_on, with_options
 from infomm.functional import bounds as B
-from infomm.interface import Estimate, Flag, FlagCode, InputError
+from infomm.interface import Estimate, Flag, FlagCode
 from infomm.registry import Registry
 
 
@@ -131,26 +130,7 @@ class NeuralConfig:
 
     def with_options(self, **options: Any) -> NeuralConfig:
         """A copy with fields of this config, its ``critic_config`` or its ``fit`` set by name."""
-        cfg = dataclasses.replace(self, fit=dataclasses.replace(self.fit))
-        crit: dict[str, Any] = {}
-        for key, value in options.items():
-            if key in {f.name for f in dataclasses.fields(NeuralConfig)}:
-                setattr(cfg, key, value)
-            elif key in {f.name for f in dataclasses.fields(CriticConfig)}:
-                crit[key] = value
-            elif key in {f.name for f in dataclasses.fields(FitConfig)}:
-                setattr(cfg.fit, key, value)
-            else:
-                known = sorted(
-                    {f.name for c in (NeuralConfig, CriticConfig, FitConfig) for f in dataclasses.fields(c)}
-                    - {"fit", "critic_config"}
-                )
-                raise InputError(
-                    f"unknown option {key!r} for a neural estimator; known options: {', '.join(known)}"
-                )
-        if crit:
-            cfg.critic_config = dataclasses.replace(cfg.critic_config, **crit)
-        return cfg
+        return with_options(self, options, "a neural estimator", nested=("fit", "critic_config"))
 
 
 class BoundObjective(nn.Module):
@@ -197,6 +177,7 @@ class NeuralMI(MIEstimatorBase):
         self.transform = self.config.transform
         self.last_fit: Any = None
         make_critic(self.config.critic, 1, 1, self.config.critic_config)  # fail fast on a bad name
+        self.config.fit.validate()
 
     @property
     def seed(self) -> int:
@@ -210,8 +191,8 @@ class NeuralMI(MIEstimatorBase):
         cfg = self.config
         tr, he = split_indices(x.shape[0], cfg.fit.heldout_fraction, cfg.fit.seed, min_side=4)
         if cfg.standardize:
-            x = _standardize(x, tr)
-            y = _standardize(y, tr)
+            x = standardize_on(x, tr)[0]
+            y = standardize_on(y, tr)[0]
         torch.manual_seed(cfg.fit.seed)
         dev = torch.device(cfg.fit.device)
         xt = torch.as_tensor(x, dtype=torch.float32, device=dev)
@@ -273,13 +254,6 @@ class NeuralMI(MIEstimatorBase):
 
     def _negative_tolerance(self, est: Estimate) -> float:
         return 0.02
-
-
-def _standardize(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    mu = a[idx].mean(axis=0)
-    sd = a[idx].std(axis=0)
-    sd[sd == 0] = 1.0
-    return (a - mu) / sd
 
 
 def _factory(bound: str) -> Callable[..., NeuralMI]:

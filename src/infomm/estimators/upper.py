@@ -49,9 +49,9 @@ from torch import Tensor
 
 from infomm.estimators.base import MI_ESTIMATORS, MIEstimatorBase
 from infomm.estimators.conditional import COVARIANCES, GaussianConditional
-from infomm.estimators.fitting import FitConfig, FitResult, fit, split_indices
+from infomm.estimators.fitting import FitConfig, FitResult, fit, split_indices, standardize_on, with_options
 from infomm.estimators.losses import CLUBLoss  # noqa: F401  (re-exported: CLUB as a training loss)
-from infomm.estimators.mixture import MixtureConfig, MixtureDensity, with_options
+from infomm.estimators.mixture import MixtureConfig, MixtureDensity
 from infomm.functional.bounds import club_bound, club_sampled_bound, l1out_bound
 from infomm.interface import Estimate, Flag, FlagCode, InputError
 from infomm.validation import check_int_range
@@ -136,8 +136,8 @@ class _FittedConditional(MIEstimatorBase):
         tr, he = split_indices(x.shape[0], cfg.fit.heldout_fraction, cfg.fit.seed, min_side=4)
         log_sd = np.zeros(y.shape[1])
         if cfg.standardize:
-            x, _ = _standardize(x, tr)
-            y, log_sd = _standardize(y, tr)
+            x, _ = standardize_on(x, tr)
+            y, log_sd = standardize_on(y, tr)
         return x, y, tr, he, log_sd
 
     def _fit_q(self, x: Tensor, y: Tensor, tr: np.ndarray, he: np.ndarray) -> FitResult:
@@ -294,12 +294,6 @@ class DoEMI(_FittedConditional):
                 "n_heldout": len(he),
             },
         )
-
-
-def _standardize(a: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mu, sd = a[idx].mean(axis=0), a[idx].std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    return (a - mu) / sd, np.log(sd)
 
 
 def _factory(kind: str) -> Callable[..., VariationalUpperMI]:
