@@ -58,6 +58,9 @@ def test_mi_options_seed_and_spread(gauss_files, capsys):
         ],
     )
     assert d["method"] == "infonce" and d["spread"]["kind"] == "seeds" and len(d["spread"]["values"]) == 2
+    values = d["spread"]["values"]
+    assert values[0] == pytest.approx(d["value"]) and values[0] != values[1]  # --seed 2 first, then seed 3
+    assert abs(d["value"] - 0.4133) < 0.15
 
 
 def test_mi_readable_output_and_list(gauss_files, capsys):

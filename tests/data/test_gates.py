@@ -52,8 +52,11 @@ def test_gate_rules() -> None:
     np.testing.assert_array_equal(y, x1)
     x1, x2, y = sample_gate("unq1+xor", 100, seed=1)
     np.testing.assert_array_equal(y, 2 * (x1 // 2) + ((x1 % 2) ^ x2))
-    p = joint_from_codes(*sample_gate("copy", 1000, seed=2))
-    assert p.shape == (2, 2, 4)
+    x1, x2, y = sample_gate("copy", 1000, seed=2)
+    # COPY: y names the pair (x1, x2): one y per pair and one pair per y
+    pairs = {(int(a), int(b), int(c)) for a, b, c in zip(x1, x2, y, strict=True)}
+    assert len(pairs) == 4 == len({c for _, _, c in pairs}) == len({(a, b) for a, b, _ in pairs})
+    assert joint_from_codes(x1, x2, y).shape == (2, 2, 4)
 
 
 def test_bad_arguments() -> None:
