@@ -7,7 +7,11 @@ Usage::
     python benchmarks/estimators.py --render                      # re-render the Markdown from the JSON files
 
 The logic lives in :mod:`infomm.bench`; this script only parses arguments and writes files
-(atomically). If ``results/torch_mist.json`` exists (written by ``compare_torch_mist.py``),
+(atomically). The KSG targets are checked on the row ``ksg (rank, k=1, extrapolated)`` (KSG
+with ``k=1, transform="rank", correction="extrapolate"``, 200 seeds; see
+:func:`infomm.bench.default_methods`); the plain ``ksg`` rows are reported beside it, and the
+``std`` column shows what the correction costs in spread. ``--methods ksg knn`` re-runs only
+the rows of those targets. If ``results/torch_mist.json`` exists (written by ``compare_torch_mist.py``),
 its side-by-side table is added to the Markdown.
 """
 

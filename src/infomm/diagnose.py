@@ -12,11 +12,14 @@ For a :class:`~infomm.data.base.PairedDataset` it measures, per modality m:
   near-identical clips), where kNN estimates keep falling with n.
 * I(m; label): the cross-fitted Barber-Agakov bound H(Y) + E log q(y|x) (spread over folds);
 * for each pair (a, b): I(a; b) on the principal components with the ``auto`` estimator
-  (spread over seeds).
+  (spread over seeds);
+* for each pair (a, b): how they carry the label, as sample-level redundancy, uniqueness and
+  synergy (cross-fitted LSMI, :func:`infomm.interactions.sample_level.lsmi`) on each modality's first
+  ``max(pca_dim, 16)`` standardised principal components, with bootstrap intervals.
 
-It writes ``results.json``, ``report.md`` and ``information.png`` (atomically) into
-``out_dir`` and returns a :class:`DiagnoseReport`. Later parts (interactions, training
-dynamics) add sections to the same report.
+It writes ``results.json``, ``report.md``, ``information.png``, and per pair
+``interactions[_a_b].png`` and the per-sample atoms ``interactions[_a_b].npz`` (atomically) into
+``out_dir`` and returns a :class:`DiagnoseReport`.
 
 Example:
     >>> import numpy as np, tempfile
@@ -43,6 +46,10 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from infomm import atomic
+from infomm.interactions.plots import plot_interactions
+from infomm.interactions.report import interaction_markdown, interaction_table
+from infomm.interactions.result import LSMIResult
+from infomm.interactions.sample_level import lsmi
 from infomm.interface import Estimate, InputError, Spread
 
 
@@ -58,6 +65,8 @@ class DiagnoseReport:
     entropy: dict[str, Estimate] = field(default_factory=dict)
     label_mi: dict[str, Estimate] = field(default_factory=dict)
     pair_mi: dict[tuple[str, str], Estimate] = field(default_factory=dict)
+    interactions: dict[tuple[str, str], LSMIResult] = field(default_factory=dict)
+    interaction_rows: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +79,10 @@ class DiagnoseReport:
             "entropy": {k: v.to_dict() for k, v in self.entropy.items()},
             "label_mi": {k: v.to_dict() for k, v in self.label_mi.items()},
             "pair_mi": {f"{a}|{b}": v.to_dict() for (a, b), v in self.pair_mi.items()},
+            "interactions": {
+                f"{a}|{b}": {**v.to_dict(), "intervals": self.interaction_rows.get((a, b), [])}
+                for (a, b), v in self.interactions.items()
+            },
             "files": dict(self.files),
         }
 
@@ -95,6 +108,8 @@ def diagnose(
     seeds: int = 3,
     progress: bool = False,
     plots: bool = True,
+    interactions: bool = True,
+    bootstrap: int = 1000,
 ) -> DiagnoseReport:
     """Measure entropy, label information and shared information of every modality.
 
@@ -105,7 +120,9 @@ def diagnose(
         seed: base seed of every random choice.
         seeds: repetitions (seeds) for the spread of entropies and pairwise MI.
         progress: show a progress bar.
-        plots: write ``information.png``.
+        plots: write ``information.png`` (and ``interactions*.png``).
+        interactions: run LSMI on every pair of modalities (needs >= 2 modalities).
+        bootstrap: bootstrap resamples for the interaction intervals.
     """
     from infomm.estimators import MI_ESTIMATORS, estimate_entropy
 
@@ -127,7 +144,7 @@ def diagnose(
         pca_dim=pca_dim,
     )
     pairs = list(itertools.combinations(names, 2))
-    steps = 2 * len(names) + len(pairs)
+    steps = 2 * len(names) + len(pairs) * (2 if interactions else 1)
     with _steps(progress, steps) as step:
         pcs: dict[str, np.ndarray] = {}
         for m in names:
@@ -144,12 +161,25 @@ def diagnose(
             report.pair_mi[(a, b)] = est.estimate_with_spread(
                 pcs[a], pcs[b], kind="seeds", repeats=max(seeds, 2)
             )
+        if interactions:
+            for a, b in pairs:
+                step(f"interactions of {a} and {b} (LSMI)")
+                fa = principal_components(dataset.flat(a), max(pca_dim, 16), seed)
+                fb = principal_components(dataset.flat(b), max(pca_dim, 16), seed)
+                res = lsmi(fa, fb, labels, seed=seed)
+                report.interactions[(a, b)] = res
+                report.interaction_rows[(a, b)] = interaction_table(res, bootstrap, seed)
     out.mkdir(parents=True, exist_ok=True)
     if plots:
         report.files["plot"] = str(out / "information.png")
         _plot(report, out / "information.png")
         if _plot_examples(dataset, out / "examples.png"):
             report.files["examples"] = str(out / "examples.png")
+    for (a, b), res in report.interactions.items():
+        stem = "interactions" if len(report.interactions) == 1 else f"interactions_{a}_{b}"
+        report.files[f"per_sample {a}|{b}"] = str(res.save_per_sample(out / f"{stem}.npz"))
+        if plots:
+            report.files[f"interactions {a}|{b}"] = str(plot_interactions(res, out / f"{stem}.png"))
     report.files["markdown"] = str(out / "report.md")
     report.files["json"] = str(out / "results.json")
     atomic.write_text(out / "report.md", to_markdown(report))
@@ -180,6 +210,14 @@ def rows(report: DiagnoseReport) -> list[tuple[str, str, str, str]]:
     for (a, b), e in report.pair_mi.items():
         chosen = e.details.get("chosen", e.method)
         out.append((f"I({a}; {b}) [PCs]", f"{e.value:.3f}", _interval(e), f"auto -> {chosen}"))
+    names = {"R": "redundancy", "U1": "unique to {a}", "U2": "unique to {b}", "S": "synergy"}
+    for (a, b), table in report.interaction_rows.items():
+        for r in table:
+            if r["quantity"] not in names:
+                continue
+            ci = "-" if r["low"] is None else f"[{r['low']:.3f}, {r['high']:.3f}] (bootstrap)"
+            label = names[r["quantity"]].format(a=a, b=b)
+            out.append((f"{r['quantity']} {label} (label from {a}, {b})", f"{r['value']:.3f}", ci, "lsmi"))
     return out
 
 
@@ -209,6 +247,14 @@ def to_markdown(report: DiagnoseReport) -> str:
         lines += ["", "## Warnings", ""] + [f"- {k}: {f.message}" for k, f in flags]
     if "plot" in report.files:
         lines += ["", "![information per modality](information.png)"]
+    for (a, b), res in report.interactions.items():
+        md = interaction_markdown(
+            res, rows=report.interaction_rows[(a, b)], title=f"How {a} (X1) and {b} (X2) carry the label"
+        )
+        lines += ["", md.rstrip()]
+        key = f"interactions {a}|{b}"
+        if key in report.files:
+            lines += ["", f"![interactions of {a} and {b}]({Path(report.files[key]).name})"]
     if "examples" in report.files:
         lines += ["", "One sample per class and modality:", "", "![examples](examples.png)"]
     return "\n".join(lines) + "\n"

@@ -55,16 +55,20 @@ def diagnose_command(
     fsdd_root: Path | None = typer.Option(
         None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."
     ),
+    interactions: bool = typer.Option(
+        True, "--interactions/--no-interactions", help="Decompose label information into R, U1, U2, S (LSMI)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
 ) -> None:
-    """Report each modality's entropy, its information about the label, and the information modalities share."""
+    """Report each modality's entropy, its information about the label, the information modalities share,
+    and how they carry the label (redundancy, uniqueness, synergy)."""
     from infomm.diagnose import diagnose, rows
 
     progress = _show_progress(json_out)
     ds = load_dataset(
         data, seed=seed, snr=snr, image_noise=image_noise, fsdd_root=fsdd_root, progress=progress
     )
-    rep = diagnose(ds, out_dir, pca_dim=pca_dim, seed=seed, progress=progress)
+    rep = diagnose(ds, out_dir, pca_dim=pca_dim, seed=seed, progress=progress, interactions=interactions)
     if json_out:
         out.print_json(json.dumps(rep.to_dict()))
         return

@@ -10,6 +10,9 @@ Pure functions on float64 arrays of shape (n, d); all values in nats.
   al. (2004) Eq. (20), optionally with the weights of Berrett, Samworth & Yuan (2019),
   "Efficient multivariate entropy estimation via k-nearest neighbour distances",
   Ann. Statist. 47(1), 288-318, Eq. (2) and the weight class W^(k) of their Section 3.
+* :func:`halves_extrapolation`: a generalized jackknife (Richardson extrapolation) over
+  random half-samples against the leading ``N^-a`` bias of any of them (Schucany, Gray &
+  Owen 1971).
 
 Neighbours come from scikit-learn's :class:`~sklearn.neighbors.KDTree` (max-norm
 ``"chebyshev"`` for KSG); marginal counts use ``query_radius(..., count_only=True)``, so
@@ -28,7 +31,8 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, NamedTuple
 
 import numpy as np
 from scipy.special import digamma, gammaln
@@ -319,3 +323,104 @@ def kl_entropy(
     """
     s = kl_surprisal(x, k, norm=norm, weights=weights, whiten=whiten, noise=noise, seed=seed)
     return float(np.mean(s))
+
+
+def check_rate(rate: float) -> None:
+    """Raise :class:`InputError` unless ``rate`` is a finite number > 0 (a bias exponent)."""
+    number = isinstance(rate, (int, float, np.floating, np.integer)) and not isinstance(rate, bool)
+    if not (number and math.isfinite(rate) and rate > 0):
+        raise InputError(
+            f"rate={rate!r} must be a finite number > 0: the exponent a of the bias ~ n^-a "
+            "(e.g. 0.5; 1/d for a boundary bias of a kNN estimator in d dimensions, 2/d for a smooth one)."
+        )
+
+
+#: second word of the seed of the half-splits (``default_rng([seed, _SPLIT_STREAM])``)
+_SPLIT_STREAM = 0x68616C76  # "halv"
+
+
+class Extrapolated(NamedTuple):
+    """Result of :func:`halves_extrapolation` (all in the units of the estimate)."""
+
+    #: the bias-corrected estimate
+    value: float
+    #: the estimate on all n rows
+    full: float
+    #: the mean of the 2 * splits half-sample estimates
+    halves: float
+    #: ``s``, the mean over the halves of ``(n / n_half)^rate`` (``2^rate`` for even n);
+    #: ``value = full + (full - halves) / (s - 1)``
+    ratio: float
+
+
+def halves_extrapolation(
+    estimate_fn: Callable[[np.ndarray], float],
+    n: int,
+    rate: float,
+    splits: int = 4,
+    seed: int = 0,
+    min_rows: int = 2,
+    full: float | None = None,
+) -> Extrapolated:
+    """Remove a bias ``c * n^-rate`` by extrapolating from the full sample and its halves.
+
+    A generalized jackknife (Schucany, Gray & Owen 1971, "On bias reduction in estimation",
+    JASA 66(335), 524-533, Sec. 2: the combination of two estimators whose biases have a known
+    ratio; Quenouille 1956, "Notes on bias in estimation", Biometrika 43, for the rate-1
+    jackknife), i.e. one step of Richardson extrapolation in the sample size. If an estimator
+    on m rows has mean ``T + c m^-a``, then with ``I_N`` the estimate on all n rows and ``H``
+    the mean of the estimates on the two halves of ``splits`` random half-splits::
+
+        T_hat = I_N + (I_N - H) / (s - 1),   s = mean over the halves of (n / n_half)^a
+
+    which is ``I_N + (I_N - H) / (2^a - 1)`` for even n, and removes the ``c`` term exactly
+    whatever ``c`` is. For kNN estimators the bias from a jump of the density (a boundary of
+    the support) falls like ``(k/n)^(1/d)`` and that of a smooth density like
+    ``(k/n)^(2/d)`` in d dimensions, so ``rate`` is ``1/d`` or ``2/d``. The price is
+    variance: ``1/(s - 1)`` is 2.4 for ``a = 1/2`` and 6.7 for ``a = 1/5``, and the standard
+    deviation of the corrected estimate was 1.1-2.3x that of ``I_N`` in the kNN cases
+    measured (:class:`~infomm.estimators.knn.KSG`, :class:`~infomm.estimators.knn.KNNEntropy`;
+    more splits lower the part due to the random split, not the rest).
+
+    Args:
+        estimate_fn: maps an index array (sorted row numbers) to the estimate on those rows.
+        n: rows of the full sample (the full estimate is ``estimate_fn(np.arange(n))``).
+        rate: the bias exponent ``a > 0`` (bias ~ n^-a).
+        splits: random half-splits averaged in ``H`` (>= 1).
+        seed: seed of the random splits (drawn from ``default_rng([seed, 0x68616C76])``, a
+            stream independent of ``default_rng(seed)``).
+        min_rows: rows the estimator needs; each half has at least n // 2 rows.
+        full: the estimate on all n rows when already computed (else it is computed).
+
+    Returns:
+        :class:`Extrapolated` (value, full, halves, ratio).
+
+    Example:
+        >>> law = lambda idx: 0.5 + 3.0 * len(idx) ** -0.5  # truth 0.5, bias 3 / sqrt(n)
+        >>> r = halves_extrapolation(law, 1001, rate=0.5)
+        >>> round(r.value, 12), round(r.full, 4)
+        (0.5, 0.5948)
+    """
+    if not callable(estimate_fn):
+        raise InputError(f"estimate_fn={estimate_fn!r} must be a callable mapping row indices to a float.")
+    check_int_range(min_rows, "min_rows", 1)
+    if not isinstance(n, (int, np.integer)) or n < 2 * min_rows:
+        raise InputError(
+            f"n={n!r}: the extrapolation estimates on halves of the sample, and each half needs "
+            f"{min_rows} rows; pass at least {2 * min_rows} rows (or no correction)."
+        )
+    check_rate(rate)
+    check_int_range(splits, "splits", 1)
+    check_int_range(seed, "seed", 0)
+    # a stream of its own: data drawn with default_rng(seed) (as in every task here) must not
+    # share random words with the splits
+    rng = np.random.default_rng([seed, _SPLIT_STREAM])
+    half = n // 2
+    full = float(estimate_fn(np.arange(n)) if full is None else full)
+    values = []
+    for _ in range(splits):
+        perm = rng.permutation(n)
+        values += [float(estimate_fn(np.sort(perm[:half]))), float(estimate_fn(np.sort(perm[half:])))]
+    h = float(np.mean(values))
+    s = 0.5 * ((n / half) ** rate + (n / (n - half)) ** rate)
+    return Extrapolated(full + (full - h) / (s - 1.0), full, h, float(s))

@@ -142,18 +142,81 @@ def ipm_pointwise(p: np.ndarray) -> dict[str, np.ndarray]:
         h1y = np.broadcast_to(-np.log(p1y / py[None, :])[:, None, :], p.shape)
         h2y = np.broadcast_to(-np.log(p2y / py[None, :])[None, :, :], p.shape)
         i12 = np.log(p / p12[:, :, None]) - np.log(py)[None, None, :]
-        out = {
-            "r_plus": np.minimum(h1, h2),
-            "r_minus": np.minimum(h1y, h2y),
-            "i1": h1 - h1y,
-            "i2": h2 - h2y,
-            "i12": i12,
-        }
-        out["r"] = out["r_plus"] - out["r_minus"]
-        out["u1"] = out["i1"] - out["r"]
-        out["u2"] = out["i2"] - out["r"]
-        out["s"] = out["i12"] - out["i1"] - out["i2"] + out["r"]
+        out = pointwise_atoms(h1, h2, h1 - h1y, h2 - h2y, i12)
     return {k: np.where(m, v, 0.0) for k, v in out.items()}
+
+
+def pointwise_atoms(
+    h1: np.ndarray, h2: np.ndarray, i1: np.ndarray, i2: np.ndarray, i12: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Pointwise PID atoms from surprisals and pointwise MIs (the I± redundancy), nats.
+
+    Finn & Lizier (2018), Entropy 20(4):297, Eq. 23-24 (r+ = min_i h(x_i), r- = min_i h(x_i | y))
+    in the sample-level form of LSMI (Yang, Wang & Hu 2025, "Efficient Quantification of
+    Multimodal Interaction at Sample Level", ICML, Eq. 9-12), with h(x_m | y) = h(x_m) - i_m::
+
+        r = min(h1, h2) - min(h1 - i1, h2 - i2),  u_m = i_m - r,  s = i12 - i1 - i2 + r
+
+    so that r + u_m = i_m and r + u1 + u2 + s = i12 hold for every sample.
+
+    Args:
+        h1, h2: surprisal -log p(x_m) of each sample (any common shape; same units).
+        i1, i2, i12: pointwise MIs log p(y | x_m) / p(y) and log p(y | x1, x2) / p(y).
+
+    Returns:
+        dict with ``r_plus, r_minus, r, u1, u2, s, i1, i2, i12``.
+
+    Example:
+        >>> a = pointwise_atoms(np.array([1.0]), np.array([2.0]), np.array([0.5]), np.array([1.5]), np.array([2.0]))
+        >>> {k: float(v[0]) for k, v in a.items() if k in ("r", "u1", "u2", "s")}
+        {'r': 0.5, 'u1': 0.0, 'u2': 1.0, 's': 0.5}
+    """
+    out = {
+        "r_plus": np.minimum(h1, h2),
+        "r_minus": np.minimum(h1 - i1, h2 - i2),
+        "i1": np.asarray(i1, dtype=float),
+        "i2": np.asarray(i2, dtype=float),
+        "i12": np.asarray(i12, dtype=float),
+    }
+    out["r"] = out["r_plus"] - out["r_minus"]
+    out["u1"] = out["i1"] - out["r"]
+    out["u2"] = out["i2"] - out["r"]
+    out["s"] = out["i12"] - out["i1"] - out["i2"] + out["r"]
+    return out
+
+
+def redundancy_band(i1: float, i2: float, i12: float) -> tuple[float, float]:
+    """The interval of redundancies consistent with non-negative atoms: ``[max(0, I1+I2-I12), min(I1, I2)]``.
+
+    R >= 0, U_m = I_m - R >= 0 and S = I12 - I1 - I2 + R >= 0 (Williams & Beer 2010, Eq. 6-7)
+    give exactly these bounds. When the MIs are inconsistent (e.g. a negative I_m from a
+    miscalibrated classifier) the interval is empty and ``low > high`` is returned as is.
+
+    Example:
+        >>> redundancy_band(0.75, 0.5, 1.0)
+        (0.25, 0.5)
+    """
+    return max(0.0, i1 + i2 - i12), min(i1, i2)
+
+
+def rus_shift(r_mean: float, i1: float, i2: float, i12: float) -> tuple[float, float, float]:
+    """The RUS adjustment of LSMI: one constant ``c`` added to r and s and taken from u1, u2.
+
+    Yang, Wang & Hu (2025), ICML, Sec. 4.3: the dataset-level redundancy ``R + c`` is moved to the
+    nearest point of :func:`redundancy_band` (``c = 0`` when R is already inside), which keeps
+    every invariant (r + u_m and r + u1 + u2 + s are unchanged per sample). An empty band (the
+    MIs are inconsistent, e.g. a negative I_m) takes its midpoint.
+
+    Returns:
+        ``(c, low, high)``.
+
+    Example:
+        >>> [round(v, 3) for v in rus_shift(0.389, 0.216, 0.216, 0.562)]  # I± on AND -> BROJA's R
+        [-0.173, 0.0, 0.216]
+    """
+    low, high = redundancy_band(i1, i2, i12)
+    target = 0.5 * (low + high) if low > high else min(max(r_mean, low), high)
+    return target - r_mean, low, high
 
 
 def ipm_redundancy(p: np.ndarray) -> float:
