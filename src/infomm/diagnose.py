@@ -51,6 +51,8 @@ from infomm.interactions.report import interaction_markdown, interaction_table
 from infomm.interactions.result import LSMIResult
 from infomm.interactions.sample_level import lsmi
 from infomm.interface import Estimate, InputError, Spread
+from infomm.training.engine import TrainResult
+from infomm.training.report import load_run, training_markdown
 
 
 @dataclass
@@ -67,6 +69,7 @@ class DiagnoseReport:
     pair_mi: dict[tuple[str, str], Estimate] = field(default_factory=dict)
     interactions: dict[tuple[str, str], LSMIResult] = field(default_factory=dict)
     interaction_rows: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    training: TrainResult | None = None
     files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +86,7 @@ class DiagnoseReport:
                 f"{a}|{b}": {**v.to_dict(), "intervals": self.interaction_rows.get((a, b), [])}
                 for (a, b), v in self.interactions.items()
             },
+            "training": None if self.training is None else self.training.to_dict(),
             "files": dict(self.files),
         }
 
@@ -110,6 +114,7 @@ def diagnose(
     plots: bool = True,
     interactions: bool = True,
     bootstrap: int = 1000,
+    run: str | Path | None = None,
 ) -> DiagnoseReport:
     """Measure entropy, label information and shared information of every modality.
 
@@ -123,6 +128,9 @@ def diagnose(
         plots: write ``information.png`` (and ``interactions*.png``).
         interactions: run LSMI on every pair of modalities (needs >= 2 modalities).
         bootstrap: bootstrap resamples for the interaction intervals.
+        run: the ``--out`` folder of an ``infomm train`` run on this dataset: its per-modality
+            training dynamics (accuracy, prediction entropy, gradient norm, the method's
+            coefficients per epoch) are added to the report, with its plot.
     """
     from infomm.estimators import MI_ESTIMATORS, estimate_entropy
 
@@ -130,6 +138,7 @@ def diagnose(
         raise InputError(f"pca_dim={pca_dim} must be >= 1.")
     out = Path(out_dir)
     names = list(dataset.modalities)
+    training = load_run(run) if run is not None else None
     labels = np.asarray(dataset.labels)
     counts = np.bincount(labels - labels.min())
     counts = counts[counts > 0]
@@ -180,6 +189,12 @@ def diagnose(
         report.files[f"per_sample {a}|{b}"] = str(res.save_per_sample(out / f"{stem}.npz"))
         if plots:
             report.files[f"interactions {a}|{b}"] = str(plot_interactions(res, out / f"{stem}.png"))
+    if training is not None:
+        report.training = training
+        plot = Path(str(run)) / "metrics.png"
+        if plots and plot.is_file():
+            atomic.write_bytes(out / "training.png", plot.read_bytes())
+            report.files["training"] = str(out / "training.png")
     report.files["markdown"] = str(out / "report.md")
     report.files["json"] = str(out / "results.json")
     atomic.write_text(out / "report.md", to_markdown(report))
@@ -242,6 +257,10 @@ def to_markdown(report: DiagnoseReport) -> str:
             f"- **{a}** and **{b}** share {e.value:.2f} nats. If they are paired only through the label "
             f"(as in AV-digits), the data-processing inequality caps this at min I(m; label) = {bound:.2f}."
         )
+    if report.training is not None:
+        lines += ["", training_markdown(report.training).rstrip()]
+        if "training" in report.files:
+            lines += ["", "![training dynamics](training.png)"]
     flags = [(k, f) for k, e in _all(report) for f in e.flags]
     if flags:
         lines += ["", "## Warnings", ""] + [f"- {k}: {f.message}" for k, f in flags]

@@ -246,3 +246,23 @@ class Task:
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise InputError(f"n={n!r} must be a positive integer.")
         return self.sampler(int(n), np.random.default_rng(seed))
+
+
+@dataclass
+class MultimodalOutput:
+    """What a multimodal model returns, so that balancing methods and analyses see each modality.
+
+    Attributes:
+        logits: fused class logits (n, C).
+        features: modality -> its encoder's features (n, d_m), the tensors gradient hooks attach to.
+        unimodal_logits: modality -> logits of that modality's own head (n, C).
+        partial_logits: modality -> that modality's additive share of ``logits`` when the fusion
+            is linear in the concatenated features (W_m f_m + b / M); empty otherwise.
+        extras: method-specific tensors (e.g. KL terms of a variational encoder).
+    """
+
+    logits: Any
+    features: dict[str, Any]
+    unimodal_logits: dict[str, Any]
+    partial_logits: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)

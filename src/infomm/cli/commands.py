@@ -58,6 +58,9 @@ def diagnose_command(
     interactions: bool = typer.Option(
         True, "--interactions/--no-interactions", help="Decompose label information into R, U1, U2, S (LSMI)."
     ),
+    run: Path | None = typer.Option(
+        None, "--run", help="An `infomm train` run folder: add its per-modality training dynamics."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
 ) -> None:
     """Report each modality's entropy, its information about the label, the information modalities share,
@@ -68,7 +71,9 @@ def diagnose_command(
     ds = load_dataset(
         data, seed=seed, snr=snr, image_noise=image_noise, fsdd_root=fsdd_root, progress=progress
     )
-    rep = diagnose(ds, out_dir, pca_dim=pca_dim, seed=seed, progress=progress, interactions=interactions)
+    rep = diagnose(
+        ds, out_dir, pca_dim=pca_dim, seed=seed, progress=progress, interactions=interactions, run=run
+    )
     if json_out:
         out.print_json(json.dumps(rep.to_dict()))
         return

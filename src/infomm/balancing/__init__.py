@@ -1,0 +1,12 @@
+"""Balancing methods for multimodal training: hooks into the one training loop of infomm.training.
+
+Importing this package fills :data:`BALANCERS` (``concat``, ``concat-aux`` and the methods
+in their own modules).
+"""
+
+from infomm.balancing.base import BALANCERS, Balancer, Concat, ConcatAux, grad_norms
+from infomm.balancing.egh import EGH
+from infomm.balancing.mmpareto import MMPareto
+from infomm.balancing.ogm_ge import OGMGE
+
+__all__ = ["BALANCERS", "EGH", "OGMGE", "Balancer", "Concat", "ConcatAux", "MMPareto", "grad_norms"]

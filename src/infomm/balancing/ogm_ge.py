@@ -1,0 +1,145 @@
+"""OGM-GE: on-the-fly gradient modulation with generalization enhancement.
+
+Peng, Wei, Deng, Wang & Hu, 2022, "Balanced Multimodal Learning via On-the-fly Gradient
+Modulation", CVPR; Eq. 6-10 and the official code (github.com/GeWu-Lab/OGM-GE_CVPR2022,
+``main.py``). Per batch, with ``z^m`` the modality's logits (by default its additive share
+``W_m f_m + b / M`` of the linear fusion layer, as in the official code):
+
+    s^m   = sum_i softmax(z^m)_i[y_i]                                        (Eq. 6-7)
+    rho^m = s^m / mean_{m' != m} s^m'           (two modalities: s^a / s^v, Eq. 8-9)
+    k^m   = 1 - tanh(alpha * rho^m)  if rho^m > 1  else 1                    (Eq. 10)
+            [smooth=True: 1 - tanh(alpha * (rho^m - 1)), continuous at rho = 1]
+
+and after backward every gradient ``g`` of modality ``m``'s encoder becomes
+``k^m g + N(0, (std(g) + 1e-8)^2)`` (GE; ``ge=False``: ``k^m g`` only). As in the official code
+the noise is added to every modality (also where ``k = 1``). Differences from the official
+code: all encoder parameters are modulated (it touches only 4-D convolution weights, which
+would skip an MLP encoder entirely), the window is ``start_epoch <= epoch < end_epoch``
+(``end_epoch=None`` runs to the end; the official default stops at epoch 50 of 100), at a tie
+``rho = 1`` both ``k = 1`` as in Eq. 10 (the official else-branch damps audio there), and the
+noise comes from a generator owned by the method (``seed``).
+
+Example:
+    >>> k, rho = ogm_coefficients({"audio": 30.0, "video": 10.0}, alpha=0.1)
+    >>> round(rho["audio"], 4), round(k["audio"], 4), k["video"]
+    (3.0, 0.7087, 1.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+
+from infomm.balancing.base import BALANCERS, Balancer
+from infomm.interface import InputError, MultimodalOutput
+
+SCORE_SOURCES = ("partial", "heads")
+
+
+def ogm_scores(logits: Mapping[str, Tensor], y: Tensor) -> dict[str, float]:
+    """``s^m``: the summed softmax probability of the true class under each modality's logits."""
+    idx = y.long().view(-1, 1)
+    return {m: float(torch.softmax(z.detach().double(), -1).gather(1, idx).sum()) for m, z in logits.items()}
+
+
+def ogm_coefficients(
+    scores: Mapping[str, float], alpha: float = 0.1, smooth: bool = False
+) -> tuple[dict[str, float], dict[str, float]]:
+    """``(k, rho)`` per modality from the scores (>= 2 modalities), Eq. 8-10."""
+    if len(scores) < 2:
+        raise InputError(f"OGM-GE compares modalities: need >= 2 scores, got {sorted(scores)}.")
+    k, rho = {}, {}
+    for m, s in scores.items():
+        others = [v for n, v in scores.items() if n != m]
+        ref = sum(others) / len(others)
+        r = s / ref if ref > 0 else (math.inf if s > 0 else 1.0)
+        rho[m] = r
+        k[m] = 1.0 - math.tanh(alpha * ((r - 1.0) if smooth else r)) if r > 1 else 1.0
+    return k, rho
+
+
+class OGMGE(Balancer):
+    """On-the-fly gradient modulation (+ Gaussian noise, GE) of the dominant modality's encoder.
+
+    Args:
+        alpha: modulation strength (>= 0; official default 0.1 for CREMA-D).
+        ge: add the generalization-enhancement noise (``False``: plain OGM).
+        smooth: use ``1 - tanh(alpha (rho - 1))`` (continuous at ``rho = 1``).
+        score_from: ``"partial"`` (the modality's share of the fused linear logits, official) or
+            ``"heads"`` (its own head's logits).
+        seed: seed of the method's noise generator.
+        start_epoch, end_epoch: modulation window ``[start_epoch, end_epoch)``.
+
+    :meth:`coefficients` gives ``k/<m>`` (the applied coefficient: 1.0 outside the window) and
+    ``rho/<m>`` (always computed) of the last batch.
+    """
+
+    name = "ogm-ge"
+
+    def __init__(
+        self,
+        alpha: float = 0.1,
+        ge: bool = True,
+        smooth: bool = False,
+        score_from: str = "partial",
+        seed: int = 0,
+        start_epoch: int = 0,
+        end_epoch: int | None = None,
+    ) -> None:
+        super().__init__(start_epoch, end_epoch)
+        if not alpha >= 0:
+            raise InputError(f"alpha={alpha}: the modulation strength must be >= 0 (official default 0.1).")
+        if score_from not in SCORE_SOURCES:
+            raise InputError(f"score_from={score_from!r}: choose one of {', '.join(SCORE_SOURCES)}.")
+        self.alpha, self.ge, self.smooth, self.score_from = float(alpha), bool(ge), bool(smooth), score_from
+        self.seed = int(seed)
+        self._generators: dict[torch.device, torch.Generator] = {}
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        if device not in self._generators:
+            self._generators[device] = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generators[device]
+
+    def after_backward(self, out: MultimodalOutput, y: Tensor, epoch: int) -> None:
+        """Scale (and perturb) each encoder's gradients by its modality's ``k``."""
+        if not self.parameters:
+            raise InputError(
+                "OGM-GE has no encoder parameters: call setup(model.modality_parameters()) first."
+            )
+        source = out.partial_logits if self.score_from == "partial" else out.unimodal_logits
+        missing = [m for m in self.parameters if m not in source]
+        if missing:
+            fix = " (non-linear fusion: use score_from='heads')" if self.score_from == "partial" else ""
+            raise InputError(f"score_from={self.score_from!r}: the output lacks logits for {missing}{fix}.")
+        k, rho = ogm_coefficients(
+            ogm_scores({m: source[m] for m in self.parameters}, y), self.alpha, self.smooth
+        )
+        active = self.active(epoch)
+        self._coefficients = {}
+        for m, params in self.parameters.items():
+            coef = k[m] if active else 1.0
+            self._coefficients.update({f"k/{m}": coef, f"rho/{m}": rho[m]})
+            if not active:
+                continue
+            for p in params:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if self.ge:
+                    std = float(g.std()) if g.numel() > 1 else 0.0
+                    noise = torch.randn(
+                        g.shape, generator=self._generator(g.device), device=g.device, dtype=g.dtype
+                    )
+                    p.grad = g * coef + noise * (std + 1e-8)
+                else:
+                    p.grad = g * coef
+
+
+BALANCERS.register(
+    "ogm-ge",
+    OGMGE,
+    summary="on-the-fly gradient modulation + Gaussian noise (Peng et al., CVPR 2022)",
+)

@@ -1,0 +1,5 @@
+"""Multimodal models: per-modality encoders, heads and fusion, returning a MultimodalOutput."""
+
+from infomm.models.late_fusion import LateFusion, MLPEncoder
+
+__all__ = ["LateFusion", "MLPEncoder"]

@@ -1,0 +1,434 @@
+"""The one training loop for every multimodal method, on Lightning.
+
+::
+
+    PairedDataset -> split (train / val / test, stratified, seeded) -> z-score per modality (train stats)
+      -> LateFusion model -> MultimodalModule (Lightning)
+           training_step:   out = model(x); balancer.on_forward; loss = balancer.objective
+           on_after_backward: balancer.after_backward; per-modality gradient norms
+           validation:      fused / unimodal accuracy, prediction entropy, accuracy with a modality removed
+      -> callbacks: metrics.json every epoch, last.ckpt every epoch (both atomic)
+      -> test evaluation -> TrainResult (+ metrics plot)
+
+Balancing methods (:mod:`infomm.balancing`) plug in through the four hooks of
+:class:`~infomm.balancing.base.Balancer`; nothing here depends on which method runs. Multi-GPU
+and multi-node DDP need only ``accelerator``, ``devices``, ``strategy`` and ``num_nodes``.
+
+Example:
+    >>> import numpy as np, tempfile
+    >>> from infomm.data.base import PairedDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 400)
+    >>> ds = PairedDataset({"a": y[:, None] + 0.5 * rng.normal(size=(400, 3)),
+    ...                     "b": rng.normal(size=(400, 3))}, y, "toy")
+    >>> res = train(ds, "concat", tempfile.mkdtemp(), epochs=3, batch_size=32)
+    >>> res.test["accuracy"] > 0.8, len(res.history)
+    (True, 3)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from infomm import atomic
+from infomm.balancing import BALANCERS, Balancer, grad_norms
+from infomm.estimators.fitting import with_options
+from infomm.interface import InputError
+from infomm.models import MLPEncoder
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (the method's own options go to the method).
+
+    Attributes:
+        epochs: passes over the training split. batch_size: mini-batch size.
+        lr, weight_decay: Adam(W) settings. hidden, feature_dim: encoder width and feature size.
+        val_fraction, test_fraction: stratified split sizes. seed: seeds split, init, batches.
+        accelerator, devices, strategy, num_nodes: passed to ``lightning.Trainer`` (DDP: e.g.
+            ``accelerator="gpu", devices=4, strategy="ddp"``).
+        threads: torch intra-op threads on CPU (``None``: leave as is). progress: progress bar.
+        noise_std: std (in z-scored units) of the noise that replaces a modality in the
+            "noised" evaluation.
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    hidden: int = 128
+    feature_dim: int = 64
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    seed: int = 0
+    accelerator: str = "cpu"
+    devices: int = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    threads: int | None = 1
+    progress: bool = False
+    noise_std: float = 1.0
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "hidden", "feature_dim", "devices", "num_nodes"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise InputError(f"{name}={v!r} must be a positive integer.")
+        if not (self.lr > 0):
+            raise InputError(f"lr={self.lr!r} must be > 0.")
+        if not (
+            0 < self.val_fraction < 1
+            and 0 < self.test_fraction < 1
+            and self.val_fraction + self.test_fraction < 1
+        ):
+            raise InputError(
+                f"val_fraction={self.val_fraction} and test_fraction={self.test_fraction} must be in (0, 1) "
+                "with a sum below 1."
+            )
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: per-epoch history, test metrics, files, seconds per epoch, the model and
+    the row indices of its train / validation / test splits."""
+
+    method: str
+    history: list[dict[str, float]]
+    test: dict[str, float]
+    files: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    model: Any = field(default=None, repr=False)  # the trained model (not serialised)
+    splits: tuple[np.ndarray, ...] = field(default=(), repr=False)  # train / val / test row indices
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        times = [h["seconds"] for h in self.history if "seconds" in h]
+        return float(np.mean(times)) if times else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "history": self.history,
+            "test": self.test,
+            "files": self.files,
+            "config": self.config,
+            "seconds_per_epoch": self.seconds_per_epoch,
+        }
+
+
+class _Pairs(Dataset):  # type: ignore[type-arg]
+    def __init__(self, arrays: Mapping[str, Tensor], labels: Tensor) -> None:
+        self.arrays, self.labels = arrays, labels
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __getitem__(self, i: int) -> tuple[dict[str, Tensor], Tensor]:
+        return {m: a[i] for m, a in self.arrays.items()}, self.labels[i]
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffles with a permutation drawn from ``(seed, epoch)``: a resumed run sees the same batches
+    as an uninterrupted one (Lightning calls :meth:`set_epoch` before every epoch)."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist())
+
+
+def _entropy(logits: Tensor) -> Tensor:
+    lp = torch.log_softmax(logits, dim=1)
+    return -(lp.exp() * lp).sum(dim=1)
+
+
+def _split(labels: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    idx = np.arange(labels.size)
+    strat = labels if np.bincount(labels).min() >= 3 else None
+    rest, test = train_test_split(idx, test_size=cfg.test_fraction, random_state=cfg.seed, stratify=strat)
+    val_share = cfg.val_fraction / (1 - cfg.test_fraction)
+    tr, val = train_test_split(
+        rest, test_size=val_share, random_state=cfg.seed, stratify=None if strat is None else labels[rest]
+    )
+    return np.sort(tr), np.sort(val), np.sort(test)
+
+
+def _module_class() -> type:
+    """The Lightning module class (built on first use, so importing infomm does not import Lightning)."""
+    import lightning.pytorch as L
+
+    class _Module(L.LightningModule):
+        def __init__(self, model: Any, balancer: Balancer, cfg: TrainConfig) -> None:
+            super().__init__()
+            self.model, self.balancer, self.cfg = model, balancer, cfg
+            model.head_gradient = bool(getattr(balancer, "head_gradient", False))
+            balancer.setup(model.modality_parameters())
+            self.history: list[dict[str, float]] = []
+            self._sums: dict[str, list[float]] = defaultdict(list)
+            self._val: dict[str, float] = defaultdict(float)
+            self._last: Any = None
+            self._t0 = 0.0
+
+        def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+            x, y = batch
+            out = self.model(x)
+            self.balancer.on_forward(out, y, self.current_epoch)
+            loss, parts = self.balancer.objective(out, y, self.current_epoch)
+            self._last = (out, y)
+            for k, v in parts.items():
+                self._sums[k].append(v)
+            return loss
+
+        def on_after_backward(self) -> None:
+            out, y = self._last
+            self.balancer.after_backward(out, y, self.current_epoch)
+            for m, g in grad_norms(self.model.modality_parameters()).items():
+                self._sums[f"grad_norm/{m}"].append(g)
+            for k, v in self.balancer.coefficients().items():
+                self._sums[k].append(v)
+            self._last = None
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            x, y = batch
+            stats = evaluate_batch(self.model, x, y)
+            for k, v in stats.items():
+                self._val[k] += v
+
+        def on_train_epoch_start(self) -> None:
+            self._t0 = time.perf_counter()
+
+        def on_train_epoch_end(self) -> None:
+            self.close_epoch()
+
+        def close_epoch(self) -> None:
+            """Append this epoch's row to the history (once; callbacks call it before saving)."""
+            if self.history and self.history[-1]["epoch"] == self.current_epoch + 1:
+                return
+            row: dict[str, float] = {"epoch": float(self.current_epoch + 1)}
+            row["seconds"] = time.perf_counter() - self._t0
+            row.update({k: float(np.mean(v)) for k, v in self._sums.items()})
+            n = self._val.pop("n", 0.0)
+            row.update({f"val/{k}": v / n for k, v in self._val.items()} if n else {})
+            self.history.append(row)
+            self._sums.clear()
+            self._val.clear()
+
+        def configure_optimizers(self) -> Any:
+            params = list(self.model.parameters())
+            if isinstance(self.balancer, torch.nn.Module):
+                params += list(self.balancer.parameters())
+            return torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+        def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+            checkpoint["infomm_history"] = self.history
+            checkpoint["infomm_method"] = self.balancer.name
+
+        def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+            self.history = list(checkpoint.get("infomm_history", []))
+
+    return _Module
+
+
+@torch.no_grad()
+def evaluate_batch(
+    model: Any, x: Mapping[str, Tensor], y: Tensor, noise_std: float = 1.0
+) -> dict[str, float]:
+    """Sums over one batch: correct fused / unimodal predictions, entropies, and the fused accuracy
+    with each modality removed (features zeroed) or noised (input replaced by N(0, noise_std^2));
+    key ``n`` counts samples (divide the sums by it)."""
+    was = model.training
+    model.eval()
+    out = model(x)
+    stats = {"n": float(y.shape[0]), "accuracy": float((out.logits.argmax(1) == y).sum())}
+    for m, lg in out.unimodal_logits.items():
+        stats[f"accuracy/{m}"] = float((lg.argmax(1) == y).sum())
+        stats[f"entropy/{m}"] = float(_entropy(lg).sum())
+        if len(model.modalities) > 1:
+            stats[f"accuracy_without/{m}"] = float((model(x, drop=(m,)).logits.argmax(1) == y).sum())
+            g = torch.Generator().manual_seed(0)
+            noised = {**x, m: torch.randn(x[m].shape, generator=g) * noise_std}
+            stats[f"accuracy_noised/{m}"] = float((model(noised).logits.argmax(1) == y).sum())
+    model.train(was)
+    return stats
+
+
+class _AtomicFiles:
+    """Lightning callback: metrics.json and last.ckpt written atomically after every epoch."""
+
+    def __new__(cls, out_dir: Path, method: str) -> Any:
+        import lightning.pytorch as L
+
+        class _Cb(L.Callback):
+            def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
+                module.close_epoch()  # callbacks run before the module's own hook
+                atomic.write_json(out_dir / "metrics.json", {"method": method, "history": module.history})
+                tmp = out_dir / f".last.ckpt.{os.getpid()}.tmp"
+                trainer.save_checkpoint(tmp)
+                os.replace(tmp, out_dir / "last.ckpt")
+
+        return _Cb()
+
+
+def _prepare(dataset: Any, cfg: TrainConfig) -> tuple[dict[str, Tensor], Tensor, tuple[np.ndarray, ...]]:
+    labels = np.asarray(dataset.labels)
+    _, codes = np.unique(labels, return_inverse=True)
+    if codes.max() < 1:
+        raise InputError("the dataset has a single class; training needs at least two.")
+    splits = _split(codes, cfg)
+    tr = splits[0]
+    arrays = {}
+    for m in dataset.modalities:
+        a = np.asarray(dataset.flat(m), dtype=np.float64)
+        mu, sd = a[tr].mean(axis=0), a[tr].std(axis=0)
+        arrays[m] = torch.as_tensor((a - mu) / np.where(sd > 1e-8, sd, 1.0), dtype=torch.float32)
+    return arrays, torch.as_tensor(codes, dtype=torch.long), splits
+
+
+def train(
+    dataset: Any,
+    method: str | Balancer,
+    out_dir: str | Path,
+    *,
+    config: TrainConfig | None = None,
+    method_options: Mapping[str, Any] | None = None,
+    resume: bool = True,
+    **options: Any,
+) -> TrainResult:
+    """Train a late-fusion model on ``dataset`` with a balancing ``method``; write metrics and checkpoints.
+
+    Args:
+        dataset: a :class:`~infomm.data.base.PairedDataset` (>= 1 modality, >= 2 classes).
+        method: a name in :data:`infomm.balancing.BALANCERS` or a :class:`Balancer`.
+        out_dir: run folder: ``metrics.json``, ``last.ckpt``, ``result.json``, ``metrics.png``.
+        config, options: :class:`TrainConfig` and keyword overrides of its fields.
+        method_options: keyword arguments of the method's constructor.
+        resume: continue from ``out_dir/last.ckpt`` when it exists (same config and method).
+
+    Returns:
+        :class:`TrainResult` with the per-epoch history and the test metrics.
+    """
+    import lightning.pytorch as L
+
+    cfg = with_options(config or TrainConfig(), options, "train", nested=())
+    cfg.validate()
+    balancer = BALANCERS.get(method)(**dict(method_options or {})) if isinstance(method, str) else method
+    name = method if isinstance(method, str) else balancer.name
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    arrays, labels, (tr, val, te) = _prepare(dataset, cfg)
+    n_classes = int(labels.max()) + 1
+    encoders = {m: MLPEncoder(int(a.shape[1]), cfg.feature_dim, hidden=cfg.hidden) for m, a in arrays.items()}
+    model = balancer.build_model(encoders, n_classes)
+    module = _module_class()(model, balancer, cfg)
+
+    def loader(idx: np.ndarray, shuffle: bool) -> DataLoader:  # type: ignore[type-arg]
+        ds = _Pairs({m: a[idx] for m, a in arrays.items()}, labels[idx])
+        sampler = EpochSampler(len(ds), cfg.seed) if shuffle else None
+        return DataLoader(ds, batch_size=cfg.batch_size, sampler=sampler)
+
+    ckpt = out / "last.ckpt"
+    ckpt_path = str(ckpt) if resume and ckpt.exists() else None
+    if ckpt_path is not None:
+        _check_checkpoint(ckpt, balancer.name)
+    old_threads = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=".*(num_workers|does not have many workers|LeafSpec|isinstance).*"
+            )
+            for lg in ("lightning.pytorch", "lightning.fabric", "lightning"):
+                logging.getLogger(lg).setLevel(logging.ERROR)
+            trainer = L.Trainer(
+                max_epochs=cfg.epochs,
+                accelerator=cfg.accelerator,
+                devices=cfg.devices,
+                strategy=cfg.strategy,
+                num_nodes=cfg.num_nodes,
+                logger=False,
+                enable_checkpointing=False,
+                enable_progress_bar=cfg.progress,
+                enable_model_summary=False,
+                num_sanity_val_steps=0,
+                deterministic=True,
+                callbacks=[_AtomicFiles(out, name)],
+            )
+            trainer.fit(module, loader(tr, True), loader(val, False), ckpt_path=ckpt_path)
+        test = _test_metrics(model, arrays, labels, te, cfg)
+    finally:
+        torch.set_num_threads(old_threads)
+    result = TrainResult(name, module.history, test, config=asdict(cfg), model=model, splits=(tr, val, te))
+    result.files = {
+        "metrics": str(out / "metrics.json"),
+        "checkpoint": str(ckpt),
+        "result": str(out / "result.json"),
+    }
+    from infomm.training.plots import plot_history
+
+    result.files["plot"] = str(plot_history(result, out / "metrics.png"))
+    atomic.write_json(out / "result.json", result.to_dict())
+    return result
+
+
+def _test_metrics(
+    model: Any, arrays: Mapping[str, Tensor], labels: Tensor, idx: np.ndarray, cfg: TrainConfig
+) -> dict[str, float]:
+    sums: dict[str, float] = defaultdict(float)
+    t = torch.as_tensor(idx)
+    for start in range(0, t.numel(), 1024):
+        b = t[start : start + 1024]
+        for k, v in evaluate_batch(
+            model, {m: a[b] for m, a in arrays.items()}, labels[b], cfg.noise_std
+        ).items():
+            sums[k] += v
+    n = sums.pop("n")
+    return {k: v / n for k, v in sums.items()} | {
+        "n": n,
+        "chance": 1.0 / (int(labels.max()) + 1),
+        "log_classes": math.log(int(labels.max()) + 1),
+    }
+
+
+def _check_checkpoint(path: Path, method: str) -> None:
+    """Refuse a checkpoint that cannot be read or belongs to another method, with the fix."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
+        raise InputError(
+            f"checkpoint {str(path)!r} is unreadable ({type(exc).__name__}); delete it or train with "
+            "resume=False (--restart) to start over."
+        ) from None
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise InputError(
+            f"checkpoint {str(path)!r} is not a training checkpoint; delete it or use --restart."
+        )
+    saved = state.get("infomm_method")
+    if saved is not None and saved != method:
+        raise InputError(
+            f"checkpoint {str(path)!r} was written by method {saved!r}, not {method!r}; use another --out "
+            "folder or --restart."
+        )
