@@ -49,6 +49,16 @@ def test_resume_continues_exactly_and_same_seed_reproduces(toy, tmp_path):
     assert other.history[-1]["loss/fused"] != straight.history[-1]["loss/fused"]
 
 
+@pytest.mark.parametrize("method", ["ogm-ge", "egh", "omib"])
+def test_resume_is_exact_for_stateful_methods(toy, tmp_path, method):
+    train(toy, method, tmp_path / "r", epochs=2, batch_size=64)
+    resumed = train(toy, method, tmp_path / "r", epochs=3, batch_size=64)
+    straight = train(toy, method, tmp_path / "s", epochs=3, batch_size=64)
+    for a, b in zip(resumed.history, straight.history, strict=True):
+        assert a["loss/a"] == pytest.approx(b["loss/a"], rel=1e-6)
+        assert a["val/accuracy"] == b["val/accuracy"]
+
+
 def test_files_are_complete_and_atomic(toy, tmp_path):
     res = train(toy, "concat", tmp_path, epochs=2, batch_size=64)
     saved = json.loads((tmp_path / "metrics.json").read_text())

@@ -8,5 +8,17 @@ from infomm.balancing.base import BALANCERS, Balancer, Concat, ConcatAux, grad_n
 from infomm.balancing.egh import EGH
 from infomm.balancing.mmpareto import MMPareto
 from infomm.balancing.ogm_ge import OGMGE
+from infomm.balancing.omib import OMIB, omib_beta_bound
 
-__all__ = ["BALANCERS", "EGH", "OGMGE", "Balancer", "Concat", "ConcatAux", "MMPareto", "grad_norms"]
+__all__ = [
+    "BALANCERS",
+    "EGH",
+    "OGMGE",
+    "OMIB",
+    "Balancer",
+    "Concat",
+    "ConcatAux",
+    "MMPareto",
+    "grad_norms",
+    "omib_beta_bound",
+]

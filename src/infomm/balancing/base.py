@@ -101,6 +101,13 @@ class Balancer:
     def after_backward(self, out: MultimodalOutput, y: Tensor, epoch: int) -> None:
         """Hook point after backward, before the optimizer step (default: nothing)."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """Running state to keep in checkpoints (moving averages, noise generators); default none."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (called when a run resumes)."""
+
     def coefficients(self) -> dict[str, float]:
         """The method's per-modality coefficients of the last batch, e.g. ``{"k/audio": 0.8}``."""
         return dict(self._coefficients)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -97,6 +98,14 @@ class OGMGE(Balancer):
         self.alpha, self.ge, self.smooth, self.score_from = float(alpha), bool(ge), bool(smooth), score_from
         self.seed = int(seed)
         self._generators: dict[torch.device, torch.Generator] = {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The noise generators' states, so a resumed run draws the same noise."""
+        return {str(d): g.get_state() for d, g in self._generators.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for dev, st in state.items():
+            self._generator(torch.device(dev)).set_state(st)
 
     def _generator(self, device: torch.device) -> torch.Generator:
         if device not in self._generators:

@@ -9,7 +9,8 @@ ICML, arXiv 2505.19996 (no official code; a re-implementation). Two modalities::
                               +--> var_2 -> (mu_2, log sigma_2^2) -> zeta_2 ------------------------+
                                                  fusion MLP on concat(zeta_1, zeta_2) = xi -> fused logits
 
-(``zeta_m = mu_m`` in eval mode.) The loss of one batch (Eq. 10 with the dynamic weight of Eq. 11):
+(``zeta_m = mu_m`` in eval mode.) The loss of one batch, the paper's variational OMIB objective
+with the dynamic r of Eq. 11:
 
     E[-log q(y | xi)] + beta * (KL(p(zeta_1|z_1) || N(0,I)) + r * KL(p(zeta_2|z_2) || N(0,I)))
       + unimodal_weight * sum_m CE(head_m(z_m), y)
@@ -60,12 +61,17 @@ from infomm.balancing.base import BALANCERS, Balancer
 from infomm.functional.omib import beta_upper_bound, gaussian_kl, omib_r, omib_r_from_logits
 from infomm.interface import InputError, MultimodalOutput
 
+#: initial bias of the log-variances (sigma ~ 0.14): with log sigma^2 = 0 the code starts as unit
+#: noise around a small mean and the fusion learns slowly (cf. Alemi et al. 2017, "Deep Variational
+#: Information Bottleneck", ICLR, likewise parameterise sigma = softplus(x - 5), which starts small)
+LOGVAR_INIT = -4.0
+
 
 def _two(names: Collection[str], what: str) -> list[str]:
     names = list(names)
     if len(names) != 2:
         raise InputError(
-            f"{what} has {len(names)} modalities {names}; OMIB supports exactly two (Eq. 10-11 weight "
+            f"{what} has {len(names)} modalities {names}; OMIB supports exactly two (Eq. 11 weights "
             "modality 2 against modality 1): select two modalities."
         )
     return names
@@ -92,6 +98,8 @@ class OMIBModel(nn.Module):
         self.encoders = nn.ModuleDict(dict(encoders))
         self.heads = nn.ModuleDict({m: nn.Linear(d, n_classes) for m, d in dims.items()})
         self.variational = nn.ModuleDict({m: nn.Linear(d, 2 * latent_dim) for m, d in dims.items()})
+        for layer in self.variational.values():  # small initial noise: log sigma^2 starts near LOGVAR_INIT
+            nn.init.constant_(layer.bias[latent_dim:], LOGVAR_INIT)  # type: ignore[index]
         self.fusion = nn.Sequential(
             nn.Linear(2 * latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
         )
@@ -106,7 +114,8 @@ class OMIBModel(nn.Module):
         unknown = set(drop) - set(self.modalities)
         if missing or unknown:
             raise InputError(
-                f"inputs lack {missing} or drop names unknown {sorted(unknown)}; modalities: {self.modalities}."
+                f"inputs lack {missing} or drop names unknown {sorted(unknown)}; "
+                f"modalities: {self.modalities}."
             )
         feats, heads, mus, logvars, codes = {}, {}, {}, {}, {}
         for m in self.modalities:
@@ -157,7 +166,10 @@ def omib_beta_bound(
 
     Args:
         features: exactly two modalities -> (n, ...) arrays, rows paired (the training split).
-        r: the weight r in ``(1 + r)`` (1: balanced modalities; Eq. 11 gives r in [0, 2]).
+        r: the weight r in ``(1 + r)`` (1: balanced modalities). M_u falls as r grows and Eq. 11
+            gives r in [0, 2], so ``r=2`` gives the conservative bound that holds for every r; with
+            ``r=1`` and a dominant modality 2 (r near 2 in training), beta = M_u exceeds the
+            bound for the r actually used.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -190,7 +202,7 @@ def omib_beta_bound(
 
 
 class OMIB(Balancer):
-    """OMIB objective with dynamic r (Wu et al. 2025, Eq. 10-11); see the module docstring.
+    """OMIB objective with dynamic r (Wu et al. 2025: r of Eq. 11, M_u of Prop. 5.7); see the module.
 
     Args:
         beta: weight of the KL terms (>= 0); M_u from :func:`omib_beta_bound` is the paper's bound.
@@ -242,6 +254,14 @@ class OMIB(Balancer):
         """Set ``beta = M_u`` from training ``features`` (:func:`omib_beta_bound`) and return it."""
         self.beta, self.bound_parts = omib_beta_bound(features, r, **options)
         return self.beta
+
+    def state_dict(self) -> dict[str, Any]:
+        """The moving averages behind r (``r_momentum > 0``) and beta, kept in checkpoints."""
+        return {"ema": self._ema, "beta": self.beta}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._ema = state.get("ema")
+        self.beta = float(state.get("beta", self.beta))
 
     def dynamic_r(self, out: MultimodalOutput) -> float:
         """r of this batch (Eq. 11), through the EMA of the two expected KLs when ``r_momentum > 0``."""

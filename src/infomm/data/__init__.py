@@ -8,8 +8,11 @@ Example:
 
 from infomm.data.avdigits import DIGIT_WORDS, LogMelConfig, load_avdigits, speech_pool
 from infomm.data.base import PairedDataset
+from infomm.data.folders import CREMAD_CLASSES, LabelFile, load_clip_folder
 from infomm.data.fsdd import FSDDRecording, load_fsdd
+from infomm.data.gates import GATES, EmbeddedGate, gate_joint, sample_gate
 from infomm.data.io import load_array
+from infomm.data.multibench import load_multibench
 from infomm.data.tasks import (
     TASKS,
     additive_uniform,
@@ -29,7 +32,15 @@ from infomm.data.tasks import (
 from infomm.data.transforms import TRANSFORMS
 
 __all__ = [
+    "CREMAD_CLASSES",
     "DIGIT_WORDS",
+    "GATES",
+    "EmbeddedGate",
+    "LabelFile",
+    "gate_joint",
+    "load_clip_folder",
+    "load_multibench",
+    "sample_gate",
     "FSDDRecording",
     "LogMelConfig",
     "PairedDataset",

@@ -94,7 +94,9 @@ def _resolve(root: Path, name: str | Path, what: str, fix: str, is_dir: bool) ->
     for cand in (root / p, p):
         if cand.is_dir() if is_dir else cand.is_file():
             return cand
-    raise InputError(f"{what}={str(name)!r}: {str(root / p)!r} is not a {'folder' if is_dir else 'file'}; {fix}")
+    raise InputError(
+        f"{what}={str(name)!r}: {str(root / p)!r} is not a {'folder' if is_dir else 'file'}; {fix}"
+    )
 
 
 def read_label_file(path: Path, spec: LabelFile) -> list[tuple[int, str, str]]:
@@ -103,7 +105,9 @@ def read_label_file(path: Path, spec: LabelFile) -> list[tuple[int, str, str]]:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh, delimiter=spec.delimiter))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"labels: cannot read {str(path)!r} ({err}); pass a UTF-8 text file of clip,class rows.") from None
+        raise InputError(
+            f"labels: cannot read {str(path)!r} ({err}); pass a UTF-8 text file of clip,class rows."
+        ) from None
     need = max(spec.clip_column, spec.label_column)
     out = []
     for number, row in enumerate(rows, start=1):
@@ -144,13 +148,16 @@ def read_frames(folder: Path, n_frames: int, size: tuple[int, int], rgb: bool) -
     from PIL import Image, UnidentifiedImageError
 
     files = sorted(
-        (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: _natural_key(p.name)
+        (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+        key=lambda p: _natural_key(p.name),
     )
     out = np.empty((n_frames, *size, 3) if rgb else (n_frames, *size), dtype=np.float32)
     for k, j in enumerate(segment_centres(len(files), n_frames)):
         try:
             with Image.open(files[j]) as im:
-                small = im.convert("RGB" if rgb else "L").resize((size[1], size[0]), Image.Resampling.BILINEAR)
+                small = im.convert("RGB" if rgb else "L").resize(
+                    (size[1], size[0]), Image.Resampling.BILINEAR
+                )
         except (OSError, UnidentifiedImageError, ValueError) as err:
             raise InputError(f"cannot read image {str(files[j])!r} ({err}); replace or delete it.") from None
         out[k] = np.asarray(small, dtype=np.float32) / 255.0
@@ -268,9 +275,8 @@ def load_clip_folder(
     fdir = _resolve(base, frames_dir, "frames_dir", "pass the folder of per-clip frame folders.", True)
     lpath = _resolve(base, spec.path, "labels", "pass the CSV of clip,class rows.", False)
     rows = read_label_file(lpath, spec)
-    names = _class_codes(rows, classes, lpath)
 
-    kept: list[tuple[str, int, Path, Path]] = []
+    kept: list[tuple[str, str, Path, Path]] = []
     skipped = {"no_audio": 0, "no_frames": 0}
     first_row: dict[str, int] = {}
     for number, clip, cls in rows:
@@ -292,7 +298,8 @@ def load_clip_folder(
         if audio is None or not has_frames:
             skipped["no_audio" if audio is None else "no_frames"] += 1
             continue
-        kept.append((clip, names.index(cls), audio, folder))
+        kept.append((clip, cls, audio, folder))
+    names = _class_codes(rows, classes, lpath)
     if not kept:
         raise InputError(
             f"root={str(root)!r}: none of the {len(rows)} listed clips has both audio and frames "
@@ -307,7 +314,7 @@ def load_clip_folder(
         wave, rate = _read_audio(apath, sr, rates)
         audio_arr[i] = audio_features(wave, rate, cfg, audio_fit)
         visual[i] = read_frames(folder, n_frames, (height, width), rgb)
-    label_arr = np.array([k[1] for k in kept], dtype=np.int64)
+    label_arr = np.array([names.index(k[1]) for k in kept], dtype=np.int64)
     meta: dict[str, Any] = {
         "root": str(base),
         "audio_dir": str(adir),

@@ -105,7 +105,9 @@ def read_multibench_pickle(path: str | Path) -> dict[str, Any]:
                 fh.seek(0)
                 data = pickle.load(fh, encoding="latin1")
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError) as err:
-        raise InputError(f"path={str(path)!r} is not a readable pickle ({err}); is the file complete?") from None
+        raise InputError(
+            f"path={str(path)!r} is not a readable pickle ({err}); is the file complete?"
+        ) from None
     if not isinstance(data, Mapping):
         raise InputError(f"path={str(path)!r} holds a {type(data).__name__}, not a dict of splits {SPLITS}.")
     return dict(data)
@@ -118,13 +120,16 @@ def text_start(text: np.ndarray) -> np.ndarray:
     >>> text_start(t).tolist()
     [2, 0]
     """
-    nonzero = np.asarray(text).reshape(text.shape[0], text.shape[1], -1).any(axis=2)
+    arr = np.asarray(text)
+    nonzero = np.any(arr.reshape(*arr.shape[:2], int(np.prod(arr.shape[2:]))) != 0, axis=2)
     return np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), 0)
 
 
 def _split(part: Any, name: str, modalities: list[str], drop_empty_text: bool) -> dict[str, Any]:
     if not isinstance(part, Mapping):
-        raise InputError(f"split {name!r} holds a {type(part).__name__}; MultiBench splits are dicts of arrays.")
+        raise InputError(
+            f"split {name!r} holds a {type(part).__name__}; MultiBench splits are dicts of arrays."
+        )
     missing = [k for k in [*modalities, "labels"] if k not in part]
     if missing:
         raise InputError(
@@ -146,12 +151,16 @@ def _split(part: Any, name: str, modalities: list[str], drop_empty_text: bool) -
                 f"(n, T, d) or (n, d) with n = {n} (the rows of labels)."
             )
         arrays[m] = arr
-    keep = np.ones(n, dtype=bool)
+    keep: np.ndarray = np.ones(n, dtype=bool)
     if drop_empty_text and "text" in arrays:
-        keep = arrays["text"].reshape(n, -1).any(axis=1)
+        keep = np.any(arrays["text"].reshape(n, -1) != 0, axis=1)
     ids = np.asarray(part["id"]) if "id" in part else None
     if ids is not None and ids.ndim >= 1 and ids.shape[0] == n:
-        ids = ids.astype(str) if ids.ndim == 1 else np.array(["_".join(map(str, r)) for r in ids.reshape(n, -1)])
+        ids = (
+            ids.astype(str)
+            if ids.ndim == 1
+            else np.array(["_".join(map(str, r)) for r in ids.reshape(n, -1)])
+        )
     else:
         ids = np.array([f"{name}-{i}" for i in range(n)])
     return {"arrays": arrays, "scores": scores, "keep": keep, "ids": ids}
@@ -191,10 +200,14 @@ def load_multibench(
     names = list(SPLITS) if split == "all" else [split]
     absent = [s for s in names if s not in data]
     if absent:
-        raise InputError(f"the pickle has no split {absent}; it holds {sorted(map(str, data))}.")
+        raise InputError(
+            f"the pickle has no split {absent}; it holds {sorted(map(str, data))}; pass split= one of those."
+        )
     mods = [modalities] if isinstance(modalities, str) else list(modalities)
     if not mods or len(set(mods)) != len(mods):
-        raise InputError(f"modalities={modalities!r} must name one or more distinct keys, e.g. ('audio', 'text').")
+        raise InputError(
+            f"modalities={modalities!r} must name one or more distinct keys, e.g. ('audio', 'text')."
+        )
     if pooling not in ("mean", "none"):
         raise InputError(f"pooling={pooling!r} is not known; use 'mean' or 'none'.")
     sentiment_classes(np.zeros(1), task)  # validates task before any work
@@ -220,7 +233,7 @@ def load_multibench(
             if pooling == "mean" and arr.ndim >= 3:
                 # aligned sequences start where the text does; others at their own first non-zero step
                 aligned = text is not None and text.shape[1] == arr.shape[1]
-                start = text_start(text if aligned else raw)
+                start = text_start(text if aligned and text is not None else raw)
                 valid = np.arange(arr.shape[1])[None, :] >= start[:, None]
                 w = valid.reshape(*valid.shape, *([1] * (arr.ndim - 2)))
                 arr = (arr * w).sum(axis=1) / valid.sum(axis=1).reshape(-1, *([1] * (arr.ndim - 2)))
@@ -232,12 +245,14 @@ def load_multibench(
     if scores.size == 0:
         raise InputError(
             f"split={split!r}, task={task!r}: no sample is left (dropped {dropped_text} with empty text, "
-            f"{dropped_zero} with score 0)."
+            f"{dropped_zero} with score 0); use task='binary' or drop_empty_text=False, or check the labels."
         )
     shapes = {m: {a.shape[1:] for a in out[m]} for m in mods}
     odd = {m: sorted(v) for m, v in shapes.items() if len(v) > 1}
     if odd:
-        raise InputError(f"split='all': the splits' feature shapes differ {odd}; use pooling='mean' or one split.")
+        raise InputError(
+            f"split='all': the splits' feature shapes differ {odd}; use pooling='mean' or one split."
+        )
     labels, _, classes = sentiment_classes(scores, task)
     meta = {
         "source": "<dict>" if isinstance(path, Mapping) else str(path),

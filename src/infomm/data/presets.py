@@ -5,7 +5,7 @@ multimodal training, each seeded (one ``seed`` gives the same dataset on every b
 
 ====  ==========================================================================================
 A     clean: audio at 20 dB SNR, no image noise; both modalities nearly suffice on their own
-B     hard audio: audio at -10 dB SNR, so the image clearly dominates (dataset-level imbalance,
+B     hard audio: audio at -12 dB SNR, so the image clearly dominates (dataset-level imbalance,
       the regime of OGM-GE / modality laziness)
 C     A with per-sample conflicts: in a fraction (0.3) of the rows ONE modality, drawn at random
       per row, is replaced by uninformative noise (:func:`replace_with_noise`); no modality is
@@ -82,8 +82,10 @@ class Preset:
 AVDIGITS_PRESETS: Registry[Preset] = Registry("AV-digits preset")
 for _p in (
     Preset("A", "clean: audio at 20 dB SNR, no image noise", 20.0),
-    Preset("B", "hard audio: -10 dB SNR, the image clearly dominates", -10.0),
-    Preset("C", "A plus per-sample conflicts: 30% of rows have one modality replaced by noise", 20.0, 0.0, 0.3),
+    Preset("B", "hard audio: -12 dB SNR, the image clearly dominates", -12.0),
+    Preset(
+        "C", "A plus per-sample conflicts: 30% of rows have one modality replaced by noise", 20.0, 0.0, 0.3
+    ),
 ):
     AVDIGITS_PRESETS.register(_p.name, _p, summary=_p.summary)
 
@@ -104,7 +106,7 @@ def load_preset(name: str, seed: int = 0, **overrides: Any) -> PairedDataset:
     >>> a = load_preset("b", seed=1, n_per_class=2, pool_size=2, cache=False)
     >>> b = load_preset("B", seed=1, n_per_class=2, pool_size=2, cache=False)
     >>> a.meta["audio_snr_db"], bool(np.array_equal(a.modalities["audio"], b.modalities["audio"]))
-    (-10.0, True)
+    (-12.0, True)
     """
     return AVDIGITS_PRESETS.get(name).load(seed=seed, **overrides)
 

@@ -58,7 +58,8 @@ def prediction_kl(p_logits: Tensor, q_logits: Tensor) -> Tensor:
     """``KL(softmax(p_logits) || softmax(q_logits))`` per sample (n,), in nats."""
     if p_logits.shape != q_logits.shape:
         raise InputError(
-            f"p_logits has shape {tuple(p_logits.shape)} but q_logits {tuple(q_logits.shape)}; they must match."
+            f"p_logits has shape {tuple(p_logits.shape)} but q_logits {tuple(q_logits.shape)}; "
+            "they must match."
         )
     lp, lq = torch.log_softmax(p_logits, dim=-1), torch.log_softmax(q_logits, dim=-1)
     return (lp.exp() * (lp - lq)).sum(dim=-1)
@@ -103,7 +104,8 @@ def beta_upper_bound(h_1: float, h_2: float, mi: float, r: float = 1.0) -> float
     denom = h_1 + h_2 - mi
     if not (math.isfinite(denom) and denom > 0):
         raise InputError(
-            f"H(v_1) + H(v_2) - I(v_1; v_2) = {h_1:.4g} + {h_2:.4g} - {mi:.4g} = {denom:.4g} is not positive, "
+            f"H(v_1) + H(v_2) - I(v_1; v_2) = {h_1:.4g} + {h_2:.4g} - {mi:.4g} = {denom:.4g} "
+            "is not positive, "
             "so M_u (Prop. 5.7) is undefined: estimate the entropies on z-scored features (differential "
             "entropy depends on units), use more components, or set beta by hand."
         )

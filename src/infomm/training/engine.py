@@ -244,9 +244,15 @@ def _module_class() -> type:
         def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
             checkpoint["infomm_history"] = self.history
             checkpoint["infomm_method"] = self.balancer.name
+            checkpoint["infomm_balancer"] = self.balancer.state_dict()
+            checkpoint["infomm_rng"] = {"torch": torch.get_rng_state()}
 
         def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
             self.history = list(checkpoint.get("infomm_history", []))
+            self.balancer.load_state_dict(checkpoint.get("infomm_balancer", {}))
+            rng = checkpoint.get("infomm_rng")
+            if rng is not None:  # stochastic layers (dropout, reparameterisation) continue their stream
+                torch.set_rng_state(rng["torch"])
 
     return _Module
 

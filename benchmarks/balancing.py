@@ -1,0 +1,555 @@
+"""Run the balanced-training benchmark and write ``results/balancing.json`` and ``results/balancing.md``.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/balancing.py              # full run (2 worker processes)
+    python benchmarks/balancing.py --quick --out /tmp/bench --jobs 1   # smoke run (tiny sizes)
+    python benchmarks/balancing.py --render                        # re-render the Markdown from the JSON
+
+Sections (every training run is :func:`infomm.training.train` with its defaults, one torch thread):
+
+1. **presets**: fused test accuracy (and with each modality removed / noised) of every method in
+   :data:`infomm.balancing.BALANCERS` on the AV-digits presets A, B, C
+   (:func:`infomm.data.presets.load_preset`); seed ``s`` builds the dataset and seeds the run.
+2. **imbalance**: :func:`infomm.training.imbalance.imbalance_index` of ``concat`` and ``concat-aux``.
+3. **OMIB** (Wu, Shao, Wang & Sun 2025, "Learning Optimal Multimodal Information Bottleneck
+   Representations", ICML; r of Eq. 11, M_u of Prop. 5.7) on
+   :func:`infomm.data.synthetic_mm.gaussian_multimodal` in both orientations: the epoch-mean r and
+   a beta sweep {0, M_u/10, M_u, 10 M_u}, M_u from :meth:`infomm.balancing.OMIB.calibrate` on the
+   inputs of the training split.
+4. **step time**: one training step (forward, ``on_forward``, ``objective``, backward,
+   ``after_backward``, optimizer step) per method on a fixed AV-digits batch, methods interleaved
+   in rounds; CPU seconds (``time.process_time``), ratio to ``concat``.
+5. **real audio**: section 1 for a subset of methods with Free Spoken Digit recordings (Jackson et
+   al. 2018, doi:10.5281/zenodo.1342401) in place of synthesized speech, when the folder exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from infomm.atomic import write_json, write_text
+from infomm.bench import environment
+from infomm.estimators.fitting import torch_threads
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: the recordings live beside the repository (benchmarks may use shared/; the library never does)
+FSDD_ROOT = Path(__file__).resolve().parents[2] / "shared/data/fsdd"
+BASELINES = ("concat", "concat-aux", "mmpareto")
+#: target overhead (fraction) of one training step over plain concatenation
+STEP_TARGETS = {"egh": 0.03, "ogm-ge": 0.05, "omib": 0.35}
+PHASES = ("forward", "on_forward", "objective", "backward", "after_backward", "optimizer")
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of one run (``Config()`` is the full benchmark, :meth:`quick` the smoke run)."""
+
+    presets: tuple[str, ...] = ("A", "B", "C")
+    methods: tuple[str, ...] = ("concat", "concat-aux", "egh", "ogm-ge", "mmpareto", "omib")
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    epochs: int = 20
+    n_per_class: int | None = None  # None: all 1,797 AV-digits images
+    ib_methods: tuple[str, ...] = ("concat", "concat-aux")
+    synthetic_n: int = 2000
+    synthetic_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    orientations: tuple[tuple[float, float], ...] = ((2.0, 0.5), (0.5, 2.0))
+    beta_factors: tuple[float, ...] = (0.0, 0.1, 1.0, 10.0)
+    timing_preset: str = "B"
+    timing_batch: int = 64
+    timing_rounds: int = 30
+    timing_steps: int = 20
+    timing_warmup: int = 10
+    timing_epoch: int = 5  # the epoch passed to the hooks: every method is past its warm-up
+    fsdd_presets: tuple[str, ...] = ("A", "B", "C")
+    fsdd_methods: tuple[str, ...] = ("concat", "concat-aux", "egh", "ogm-ge")
+    fsdd_seeds: tuple[int, ...] = (0, 1, 2)
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(
+            presets=("B", "C"),
+            methods=("concat", "concat-aux", "egh", "ogm-ge"),
+            seeds=(0, 1),
+            epochs=3,
+            n_per_class=15,
+            ib_methods=("concat",),
+            synthetic_n=300,
+            synthetic_seeds=(0,),
+            beta_factors=(0.0, 1.0, 10.0),
+            timing_rounds=3,
+            timing_steps=2,
+            timing_warmup=1,
+            fsdd_presets=("B",),
+            fsdd_methods=("concat", "egh"),
+            fsdd_seeds=(0,),
+        )
+
+
+# ---------------------------------------------------------------------------------------- data
+def load_dataset(cfg: Config, preset: str, seed: int, fsdd_root: str | None = None) -> Any:
+    """AV-digits preset ``preset`` built with ``seed`` (FSDD recordings as audio when ``fsdd_root``)."""
+    from infomm.data.presets import load_preset
+
+    opts: dict[str, Any] = {"n_per_class": cfg.n_per_class}
+    if fsdd_root is not None:
+        opts.update(audio_source="fsdd", fsdd_root=fsdd_root)
+    return load_preset(preset, seed=seed, **opts)
+
+
+def zscored(dataset: Any, train_rows: np.ndarray) -> dict[str, torch.Tensor]:
+    """The model inputs as the engine makes them: each modality flattened, z-scored with train-split stats."""
+    out = {}
+    for m in dataset.modality_names:
+        a = np.asarray(dataset.flat(m), dtype=np.float64)
+        mu, sd = a[train_rows].mean(axis=0), a[train_rows].std(axis=0)
+        out[m] = torch.as_tensor((a - mu) / np.where(sd > 1e-8, sd, 1.0), dtype=torch.float32)
+    return out
+
+
+def subset_accuracy(dataset: Any, result: Any) -> dict[str, Any] | None:
+    """Fused test accuracy on the untouched rows and on the rows with each modality replaced (preset C).
+
+    None when the dataset has no ``row_meta["replaced"]``. Checks first that evaluating all test rows
+    this way reproduces the engine's test accuracy (so the inputs are prepared the same way).
+    """
+    from infomm.training import evaluate_batch
+
+    codes = dataset.meta.get("replaced_codes")
+    if "replaced" not in dataset.row_meta or not codes:
+        return None
+    tr, _, te = result.splits
+    x, y = zscored(dataset, tr), torch.as_tensor(np.unique(dataset.labels, return_inverse=True)[1])
+    replaced = np.asarray(dataset.row_meta["replaced"])
+
+    def acc(rows: np.ndarray) -> tuple[float, int]:
+        if rows.size == 0:
+            return float("nan"), 0
+        s = evaluate_batch(result.model, {m: a[rows] for m, a in x.items()}, y[rows])
+        return s["accuracy"] / s["n"], int(s["n"])
+
+    whole, _ = acc(te)
+    if abs(whole - result.test["accuracy"]) > 1e-9:
+        raise RuntimeError(f"re-evaluated test accuracy {whole} != engine's {result.test['accuracy']}")
+    out: dict[str, Any] = {}
+    for name, code in codes.items():
+        a, n = acc(te[replaced[te] == code])
+        out[name] = {"accuracy": a, "n": n}
+    return out
+
+
+# ---------------------------------------------------------------------------------------- units
+def _train(dataset: Any, method: str, seed: int, epochs: int, **options: Any) -> Any:
+    from infomm.training import train
+
+    with tempfile.TemporaryDirectory(prefix="infomm-bench-") as tmp:
+        return train(dataset, method, tmp, epochs=epochs, seed=seed, resume=False, **options)
+
+
+def preset_unit(cfg: Config, preset: str, seed: int, fsdd_root: str | None = None) -> dict[str, Any]:
+    """All runs of one (preset, seed): every method once, then the imbalance index of ``ib_methods``."""
+    from infomm.training.imbalance import imbalance_index
+
+    c0 = time.process_time()
+    source = "fsdd" if fsdd_root is not None else "espeak"
+    ds = load_dataset(cfg, preset, seed, fsdd_root)
+    methods = cfg.fsdd_methods if fsdd_root is not None else cfg.methods
+    runs, ib = [], []
+    with torch_threads(1):
+        for method in methods:
+            t0 = time.process_time()
+            res = _train(ds, method, seed, cfg.epochs)
+            runs.append(
+                {
+                    "source": source,
+                    "preset": preset,
+                    "seed": seed,
+                    "method": method,
+                    "test": {k: float(v) for k, v in res.test.items()},
+                    "seconds_per_epoch": res.seconds_per_epoch,
+                    "cpu_seconds": time.process_time() - t0,
+                    "subsets": subset_accuracy(ds, res),
+                }
+            )
+        for method in cfg.ib_methods if fsdd_root is None else ():
+            r = imbalance_index(ds, method, epochs=cfg.epochs, seed=seed).to_dict()
+            joint = float(r.pop("test")["accuracy"])
+            mine = next((x["test"]["accuracy"] for x in runs if x["method"] == method), None)
+            # the index's joint run is the same train() call as the table's run: same test accuracy
+            same = None if mine is None else bool(joint == mine)
+            ib.append({"source": source, "preset": preset, "seed": seed, **r, "joint_accuracy": joint} | {"joint_equals_run": same})
+    return {"runs": runs, "imbalance": ib, "cpu_seconds": time.process_time() - c0}
+
+
+def omib_unit(cfg: Config, orientation: tuple[float, float], seed: int) -> dict[str, Any]:
+    """OMIB on the synthetic task: beta = 0 first (its split gives the rows for M_u), then the sweep."""
+    from infomm.balancing import OMIB
+    from infomm.data.synthetic_mm import gaussian_multimodal
+
+    c0 = time.process_time()
+    ds = gaussian_multimodal(cfg.synthetic_n, informativeness=orientation, seed=seed)
+    rows = []
+    with torch_threads(1):
+        m_u, parts = float("nan"), {}
+        for factor in sorted(cfg.beta_factors):
+            if factor and not np.isfinite(m_u):
+                raise RuntimeError("beta_factors must start with 0 (its run fixes the training split)")
+            beta = factor * m_u if factor else 0.0
+            res = _train(ds, "omib", seed, cfg.epochs, method_options={"beta": beta})
+            if factor == 0:
+                tr = res.splits[0]
+                method = OMIB()
+                m_u = method.calibrate({m: ds.flat(m)[tr] for m in ds.modality_names}, seed=seed)
+                parts = dict(method.bound_parts)
+            rows.append(
+                {
+                    "orientation": list(orientation),
+                    "seed": seed,
+                    "factor": factor,
+                    "beta": beta,
+                    "m_u": m_u,
+                    "accuracy": float(res.test["accuracy"]),
+                    "test": {k: float(v) for k, v in res.test.items()},
+                    "r": [float(h["r"]) for h in res.history],
+                    "kl": {m: [float(h[f"kl/{m}"]) for h in res.history] for m in ds.modality_names},
+                }
+            )
+    bayes = {k.split("/")[1]: float(v) for k, v in ds.meta.items() if k.startswith("bayes_accuracy/")}
+    return {
+        "omib": rows,
+        "bound": {"orientation": list(orientation), "seed": seed, "m_u": m_u, "parts": parts, "bayes": bayes},
+        "cpu_seconds": time.process_time() - c0,
+    }
+
+
+def run_unit(kind: str, cfg: Config, args: tuple[Any, ...]) -> dict[str, Any]:
+    """One unit of work (top level, so worker processes can run it)."""
+    torch.set_num_threads(1)
+    return preset_unit(cfg, *args) if kind == "preset" else omib_unit(cfg, *args)
+
+
+# ---------------------------------------------------------------------------------------- step time
+def _timing_setups(cfg: Config) -> tuple[dict[str, Any], dict[str, torch.Tensor], torch.Tensor]:
+    from infomm.balancing import BALANCERS
+    from infomm.models import MLPEncoder
+    from infomm.training import TrainConfig
+
+    tc = TrainConfig()
+    ds = load_dataset(cfg, cfg.timing_preset, 0)
+    x_all = zscored(ds, np.arange(len(ds)))
+    rows = np.sort(np.random.default_rng(0).choice(len(ds), min(cfg.timing_batch, len(ds)), replace=False))
+    codes = torch.as_tensor(np.unique(ds.labels, return_inverse=True)[1])
+    x, y, n_classes = {m: a[rows] for m, a in x_all.items()}, codes[rows], int(codes.max()) + 1
+    setups = {}
+    for method in cfg.methods:
+        torch.manual_seed(0)
+        balancer = BALANCERS.get(method)()
+        # the engine's encoders and optimizer (training/engine.py: train() and configure_optimizers)
+        enc = {m: MLPEncoder(int(a.shape[1]), tc.feature_dim, hidden=tc.hidden) for m, a in x.items()}
+        model = balancer.build_model(enc, n_classes)
+        model.head_gradient = bool(getattr(balancer, "head_gradient", False))
+        balancer.setup(model.modality_parameters())
+        params = list(model.parameters())
+        if isinstance(balancer, torch.nn.Module):
+            params += list(balancer.parameters())
+        opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+        model.train()
+        setups[method] = (model, balancer, opt)
+    return setups, x, y
+
+
+def _steps(setup: Any, x: Any, y: torch.Tensor, epoch: int, n: int) -> list[float]:
+    """Run ``n`` training steps; CPU seconds per phase, summed over the steps."""
+    model, balancer, opt = setup
+    clock = time.process_time
+    acc = [0.0] * len(PHASES)
+    for _ in range(n):
+        t0 = clock()
+        out = model(x)
+        t1 = clock()
+        balancer.on_forward(out, y, epoch)
+        t2 = clock()
+        loss, _ = balancer.objective(out, y, epoch)
+        t3 = clock()
+        loss.backward()
+        t4 = clock()
+        balancer.after_backward(out, y, epoch)
+        t5 = clock()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        t6 = clock()
+        for i, d in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
+            acc[i] += d
+    return acc
+
+
+def step_timing(cfg: Config, say: Say = lambda s: None) -> dict[str, Any]:
+    """Per-step CPU time of every method, interleaved: ``rounds`` x (each method ``steps`` steps).
+
+    The order of the methods rotates from round to round, so load changes and position effects hit
+    all methods alike. Per round: mean ms per step (and per phase); reported: the median over rounds.
+    """
+    with torch_threads(1):
+        setups, x, y = _timing_setups(cfg)
+        for s in setups.values():  # untimed warm-up (allocator, Adam state, lazy paths)
+            _steps(s, x, y, cfg.timing_epoch, cfg.timing_warmup)
+        methods = list(setups)
+        per_round: dict[str, list[list[float]]] = {m: [] for m in methods}
+        w0 = time.perf_counter()
+        for r in range(cfg.timing_rounds):
+            k = r % len(methods)
+            for m in methods[k:] + methods[:k]:
+                acc = _steps(setups[m], x, y, cfg.timing_epoch, cfg.timing_steps)
+                per_round[m].append([1e3 * a / cfg.timing_steps for a in acc])
+        wall = time.perf_counter() - w0
+    out: dict[str, Any] = {}
+    for m, rounds in per_round.items():
+        arr = np.asarray(rounds)  # (rounds, phases) ms per step
+        total = arr.sum(axis=1)
+        out[m] = {
+            "round_ms": total.tolist(),
+            "median_ms": float(np.median(total)),
+            "phases_ms": {p: float(np.median(arr[:, i])) for i, p in enumerate(PHASES)},
+        }
+    base = out["concat"]["median_ms"]
+    for m, row in out.items():
+        row["ratio"] = row["median_ms"] / base
+        paired = np.asarray(row["round_ms"]) / np.asarray(out["concat"]["round_ms"])
+        row["paired_ratio"] = float(np.median(paired))  # per-round ratio, then the median
+        if "concat-aux" in out:
+            row["ratio_vs_concat_aux"] = row["median_ms"] / out["concat-aux"]["median_ms"]
+        say(f"step {m:10s}: {row['median_ms']:.3f} ms, ratio {row['ratio']:.3f}")
+    return {
+        "methods": out,
+        "preset": cfg.timing_preset,
+        "batch": int(y.shape[0]),
+        "rounds": cfg.timing_rounds,
+        "steps": cfg.timing_steps,
+        "epoch": cfg.timing_epoch,
+        "wall_seconds": wall,
+    }
+
+
+# ---------------------------------------------------------------------------------------- summary
+def _ms(values: Sequence[float]) -> dict[str, float]:
+    """Mean and sample std (ddof 1; 0 for one value) of fractions, in percentage points."""
+    a = 100.0 * np.asarray(values, dtype=np.float64)
+    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0, "n": int(a.size)}
+
+
+def summarize(data: dict[str, Any]) -> dict[str, Any]:
+    """Mean +- std over seeds (points) per (source, preset, method) of every test accuracy; IB; OMIB."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in data["runs"]:
+        groups.setdefault((r["source"], r["preset"], r["method"]), []).append(r)
+    acc = []
+    for (source, preset, method), rows in groups.items():
+        keys = [k for k in rows[0]["test"] if k.startswith("accuracy")]
+        row = {"source": source, "preset": preset, "method": method, "seeds": [r["seed"] for r in rows]}
+        row.update({k: _ms([r["test"][k] for r in rows]) for k in keys})
+        row["seconds_per_epoch"] = float(np.mean([r["seconds_per_epoch"] for r in rows]))
+        if rows[0].get("subsets"):
+            row["subsets"] = {
+                k: _ms([r["subsets"][k]["accuracy"] for r in rows]) for k in rows[0]["subsets"]
+            } | {"n": {k: [r["subsets"][k]["n"] for r in rows] for k in rows[0]["subsets"]}}
+        acc.append(row)
+    ib_groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in data["imbalance"]:
+        ib_groups.setdefault((r["preset"], r["method"]), []).append(r)
+    ib = []
+    for (preset, method), rows in ib_groups.items():
+        mods = list(rows[0]["joint"])
+        ib.append(
+            {
+                "preset": preset,
+                "method": method,
+                "ib": _ms([r["ib"] / 100.0 for r in rows]),
+                "joint": {m: _ms([r["joint"][m] for r in rows]) for m in mods},
+                "alone": {m: _ms([r["alone"][m] for r in rows]) for m in mods},
+                "most_affected": [r["most_affected"] for r in rows],
+            }
+        )
+    omib: dict[str, Any] = {"sweep": [], "r": []}
+    for o in {tuple(r["orientation"]) for r in data["omib"]}:
+        for f in sorted({r["factor"] for r in data["omib"] if tuple(r["orientation"]) == o}):
+            rows = [r for r in data["omib"] if tuple(r["orientation"]) == o and r["factor"] == f]
+            omib["sweep"].append({"orientation": list(o), "factor": f, "accuracy": _ms([r["accuracy"] for r in rows])})
+            r_traj = np.asarray([r["r"] for r in rows])  # (seeds, epochs)
+            omib["r"].append(
+                {
+                    "orientation": list(o),
+                    "factor": f,
+                    "mean": r_traj.mean(axis=0).tolist(),
+                    "std": (r_traj.std(axis=0, ddof=1) if len(rows) > 1 else 0 * r_traj[0]).tolist(),
+                    "after_warmup": float(r_traj[:, 1:].mean()) if r_traj.shape[1] > 1 else float("nan"),
+                }
+            )
+    omib["sweep"].sort(key=lambda s: (s["orientation"], s["factor"]), reverse=False)
+    omib["r"].sort(key=lambda s: (s["orientation"], s["factor"]))
+    return {"accuracy": acc, "imbalance": ib, "omib": omib}
+
+
+def _acc(summary: dict[str, Any], source: str, preset: str, method: str, key: str = "accuracy") -> float | None:
+    row = next(
+        (r for r in summary["accuracy"] if (r["source"], r["preset"], r["method"]) == (source, preset, method)),
+        None,
+    )
+    return None if row is None else row[key]["mean"]
+
+
+def _paired(data: dict[str, Any], source: str, preset: str, a: str, b: str) -> dict[str, float] | None:
+    """Per-seed differences a - b (points) on the same datasets and seeds: mean, std, standard error."""
+    by = {(r["method"], r["seed"]): r["test"]["accuracy"] for r in data["runs"] if (r["source"], r["preset"]) == (source, preset)}
+    seeds = sorted(s for (m, s) in by if m == a and (b, s) in by)
+    if not seeds:
+        return None
+    d = 100.0 * np.asarray([by[(a, s)] - by[(b, s)] for s in seeds])
+    sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
+    return {"mean": float(d.mean()), "std": sd, "se": sd / np.sqrt(d.size), "n": int(d.size)}
+
+
+def checks(data: dict[str, Any]) -> dict[str, Any]:
+    """The verdicts of the issue, each with its numbers (points are percentage points of accuracy)."""
+    s, out = data["summary"], {}
+    src = "espeak"
+    egh_b, aux_b = _acc(s, src, "B", "egh"), _acc(s, src, "B", "concat-aux")
+    if egh_b is not None and aux_b is not None:
+        out["egh_vs_aux_B"] = {
+            "egh": egh_b,
+            "concat-aux": aux_b,
+            "diff": egh_b - aux_b,
+            "paired": _paired(data, src, "B", "egh", "concat-aux"),
+            "target": 0.5,
+            "met": egh_b - aux_b >= 0.5,
+        }
+    base_c = {m: _acc(s, src, "C", m) for m in BASELINES}
+    base_c = {m: v for m, v in base_c.items() if v is not None}
+    egh_c = _acc(s, src, "C", "egh")
+    if egh_c is not None and base_c:
+        best = max(base_c, key=lambda m: base_c[m])
+        out["egh_vs_best_C"] = {
+            "egh": egh_c,
+            "best": best,
+            "best_accuracy": base_c[best],
+            "baselines": base_c,
+            "diff": egh_c - base_c[best],
+            "paired": _paired(data, src, "C", "egh", best),
+            "target": 3.0,
+            "met": egh_c - base_c[best] >= 3.0,
+        }
+    ogm = {}
+    for p in data["settings"]["presets"]:
+        o, c = _acc(s, src, p, "ogm-ge"), _acc(s, src, p, "concat")
+        if o is not None and c is not None:
+            ogm[p] = {"ogm-ge": o, "concat": c, "loss": c - o, "paired": _paired(data, src, p, "ogm-ge", "concat")}
+    if ogm:
+        out["ogm_vs_concat"] = {"presets": ogm, "target": 1.0, "met": all(v["loss"] <= 1.0 for v in ogm.values())}
+    ib_b = next((r for r in s["imbalance"] if (r["preset"], r["method"]) == ("B", "concat")), None)
+    if ib_b is not None:
+        out["ib_concat_B"] = {"ib": ib_b["ib"]["mean"], "std": ib_b["ib"]["std"], "target": 7.0, "met": ib_b["ib"]["mean"] >= 7.0}
+    r_rows = {tuple(r["orientation"]): r for r in s["omib"]["r"] if r["factor"] == 1.0}
+    if r_rows:
+        # r weighs modality 2's KL (Eq. 11): read as "r > 1 when m2 is the more informative modality"
+        per = {}
+        for o, r in r_rows.items():
+            expect_above = o[1] > o[0]
+            per[f"{o[0]:g},{o[1]:g}"] = {
+                "after_warmup": r["after_warmup"],
+                "expect": "> 1" if expect_above else "< 1",
+                "met": (r["after_warmup"] > 1) if expect_above else (r["after_warmup"] < 1),
+            }
+        out["omib_r"] = {"orientations": per, "met": all(v["met"] for v in per.values())}
+    sweep: dict[str, dict[float, float]] = {}
+    for r in s["omib"]["sweep"]:
+        sweep.setdefault(f"{r['orientation'][0]:g},{r['orientation'][1]:g}", {})[r["factor"]] = r["accuracy"]["mean"]
+    beta = {}
+    for o, accs in sweep.items():
+        if 1.0 not in accs:
+            continue
+        best = max(accs, key=lambda f: accs[f])
+        row: dict[str, Any] = {"accuracy": {f"{f:g}": a for f, a in accs.items()}, "best_factor": best}
+        row["gap_to_best"] = accs[best] - accs[1.0]
+        row["within_2"] = row["gap_to_best"] <= 2.0
+        if 10.0 in accs:
+            row["drop_at_10"] = accs[1.0] - accs[10.0]
+            row["drops_5"] = row["drop_at_10"] >= 5.0
+        beta[o] = row
+    if beta:
+        out["omib_beta"] = {
+            "orientations": beta,
+            "met_within_2": all(v["within_2"] for v in beta.values()),
+            "met_drop_5": all(v.get("drops_5", False) for v in beta.values()),
+        }
+    t = data.get("timing")
+    if t:
+        out["step_time"] = {
+            m: {"ratio": t["methods"][m]["ratio"], "target": 1.0 + lim, "met": t["methods"][m]["ratio"] < 1.0 + lim}
+            for m, lim in STEP_TARGETS.items()
+            if m in t["methods"]
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------- run
+def run(cfg: Config, jobs: int = 2, fsdd_root: Path | None = FSDD_ROOT, say: Say = lambda s: None) -> dict[str, Any]:
+    """The whole benchmark as a JSON-ready dict."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fsdd_ok = fsdd_root is not None and Path(fsdd_root).is_dir()
+    settings = {
+        **environment(),
+        **asdict(cfg),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "jobs": jobs,
+        "baselines": list(BASELINES),
+        "fsdd_found": fsdd_ok,
+    }
+    timing = step_timing(cfg, say)  # first, alone: no worker competes for the cores
+    units: list[tuple[str, tuple[Any, ...]]] = [("preset", (p, s)) for s in cfg.seeds for p in cfg.presets]
+    if fsdd_ok:
+        units += [("preset", (p, s, str(fsdd_root))) for s in cfg.fsdd_seeds for p in cfg.fsdd_presets]
+    units += [("omib", (o, s)) for s in cfg.synthetic_seeds for o in cfg.orientations]
+    results: list[dict[str, Any]] = []
+    if jobs == 1:
+        for kind, args in units:
+            results.append(run_unit(kind, cfg, args))
+            say(f"{kind} {args[:2]} done ({results[-1]['cpu_seconds']:.0f} CPU s)")
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(run_unit, kind, cfg, args) for kind, args in units]
+            for (kind, args), fut in zip(units, futures, strict=True):
+                results.append(fut.result())
+                say(f"{kind} {args[:2]} done ({results[-1]['cpu_seconds']:.0f} CPU s)")
+    data: dict[str, Any] = {
+        "settings": settings,
+        "runs": [r for u in results for r in u.get("runs", [])],
+        "imbalance": [r for u in results for r in u.get("imbalance", [])],
+        "omib": [r for u in results for r in u.get("omib", [])],
+        "omib_bounds": [u["bound"] for u in results if "bound" in u],
+        "timing": timing,
+        "fsdd": {
+            "found": fsdd_ok,
+            "note": "" if fsdd_ok else "no FSDD recordings folder (../shared/data/fsdd): the real-audio section was skipped",
+        },
+    }
+    data["summary"] = summarize(data)
+    data["checks"] = checks(data)
+    data["wall_seconds"] = time.perf_counter() - w0
+    data["cpu_seconds"] = time.process_time() - c0 + sum(u["cpu_seconds"] for u in results)
+    return data
