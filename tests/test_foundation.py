@@ -167,3 +167,13 @@ def test_fit_config_rejects_unavailable_device():
         pytest.skip("a CUDA device is present")
     with pytest.raises(InputError, match="no CUDA device"):
         FitConfig(device="cuda").validate()
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    """mkstemp creates 0600 files; results must be readable like any file the user writes."""
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    write_json(tmp_path / "r.json", {"a": 1})
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~mask

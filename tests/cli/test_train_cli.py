@@ -40,3 +40,11 @@ def test_train_compare_table(capsys, tmp_path):
     saved = json.loads((tmp_path / "compare.json").read_text())
     assert len(saved["runs"]["concat-aux"]) == 2
     assert main(["train", "compare", "--methods", "concat,bogus", "--out", str(tmp_path)]) == 2
+
+
+def test_train_preset(capsys, tmp_path):
+    assert main(["train", "--preset", "C", "--epochs", "1", "--out", str(tmp_path), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert 0.1 < res["test"]["accuracy"] <= 1.0
+    assert main(["train", "--preset", "Z", "--epochs", "1", "--out", str(tmp_path / "z")]) == 2
+    assert "unknown AV-digits preset 'Z'" in capsys.readouterr().err

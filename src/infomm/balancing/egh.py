@@ -63,16 +63,13 @@ def egh_weights(
         logits: modality -> head logits (n, C); detached here.
         beta, eps, clip_min, clip_max, suppress_only: see the module docstring.
     """
-    ent = {
-        m: torch.special.entr(torch.softmax(z.detach().double(), dim=-1)).sum(-1) for m, z in logits.items()
-    }
-    mean = torch.stack(list(ent.values())).mean(0)
-    lam = {}
-    for m, h in ent.items():
-        w = ((mean + eps) / (h + eps)).pow(-beta).clamp(clip_min, clip_max)
-        lam[m] = w.clamp(max=1.0) if suppress_only else w
-    dtype = next(iter(logits.values())).dtype
-    return {m: w.to(dtype) for m, w in lam.items()}, {m: h.to(dtype) for m, h in ent.items()}
+    names = list(logits)
+    # one stacked pass (M, n): the hook runs every step, so few small ops (measured in benchmarks/)
+    ent = torch.stack([torch.special.entr(torch.softmax(logits[m].detach(), dim=-1)).sum(-1) for m in names])
+    lam = ((ent.mean(0) + eps) / (ent + eps)).pow_(-beta).clamp_(clip_min, clip_max)
+    if suppress_only:
+        lam = lam.clamp_(max=1.0)
+    return dict(zip(names, lam, strict=True)), dict(zip(names, ent, strict=True))
 
 
 class EGH(Balancer):
@@ -135,15 +132,17 @@ class EGH(Balancer):
             self.suppress_only,
         )
         active = self.active(epoch)
-        coefs = {}
         for m in modalities:
-            coefs[f"entropy/{m}"] = float(ent[m].mean())
-            coefs[f"lambda/{m}"] = float(lam[m].mean()) if active else 1.0
             f = out.features[m]
             if active and isinstance(f, Tensor) and f.requires_grad:
-                w = lam[m].to(device=f.device, dtype=f.dtype).reshape(-1, *([1] * (f.dim() - 1)))
+                w = lam[m].to(dtype=f.dtype).reshape(-1, *([1] * (f.dim() - 1)))
                 f.register_hook(lambda g, w=w: g * w)
-        self._coefficients = coefs
+        ent_means = torch.stack([ent[m].mean() for m in modalities]).tolist()
+        lam_means = (
+            torch.stack([lam[m].mean() for m in modalities]).tolist() if active else [1.0] * len(modalities)
+        )
+        self._coefficients = {f"entropy/{m}": e for m, e in zip(modalities, ent_means, strict=True)}
+        self._coefficients.update({f"lambda/{m}": v for m, v in zip(modalities, lam_means, strict=True)})
 
 
 BALANCERS.register(

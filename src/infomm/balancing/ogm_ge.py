@@ -137,14 +137,14 @@ class OGMGE(Balancer):
                 if p.grad is None:
                     continue
                 g = p.grad
-                if self.ge:
-                    std = float(g.std()) if g.numel() > 1 else 0.0
+                if self.ge:  # std of the unscaled gradient, as in the official code; in place (no copies)
+                    std = g.std() + 1e-8 if g.numel() > 1 else torch.tensor(1e-8, dtype=g.dtype)
                     noise = torch.randn(
                         g.shape, generator=self._generator(g.device), device=g.device, dtype=g.dtype
                     )
-                    p.grad = g * coef + noise * (std + 1e-8)
+                    g.mul_(coef).add_(noise.mul_(std))
                 else:
-                    p.grad = g * coef
+                    g.mul_(coef)
 
 
 BALANCERS.register(

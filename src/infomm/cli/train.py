@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from infomm.cli.main import _parse_options, _show_progress, app, out
+from infomm.interface import InputError
 
 train_app = typer.Typer(
     help="Train a multimodal model with a balancing method (or compare methods).", no_args_is_help=False
@@ -25,11 +26,26 @@ app.add_typer(train_app, name="train")
 _DATA_HELP = "Built-in dataset: avdigits (or avdigits-fsdd with --fsdd-root)."
 
 
+_PRESET_HELP = "AV-digits preset A (clean), B (hard audio), C (per-sample conflicts); overrides --snr."
+
+
 def _dataset(
-    data: str, seed: int, snr: float, image_noise: float, fsdd_root: Path | None, progress: bool
+    data: str,
+    seed: int,
+    snr: float,
+    image_noise: float,
+    fsdd_root: Path | None,
+    progress: bool,
+    preset: str | None = None,
 ) -> Any:
     from infomm.cli.commands import load_dataset
 
+    if preset is not None:
+        from infomm.data.presets import load_preset
+
+        if data != "avdigits":
+            raise InputError(f"--preset applies to --data avdigits, not {data!r}; drop --preset or --data.")
+        return load_preset(preset, seed=seed, progress=progress)
     return load_dataset(
         data, seed=seed, snr=snr, image_noise=image_noise, fsdd_root=fsdd_root, progress=progress
     )
@@ -63,6 +79,7 @@ def train_command(
     fsdd_root: Path | None = typer.Option(
         None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."
     ),
+    preset: str | None = typer.Option(None, "--preset", help=_PRESET_HELP),
     batch_size: int = typer.Option(64, "--batch-size", help="Mini-batch size."),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
     option: list[str] | None = typer.Option(
@@ -87,7 +104,7 @@ def train_command(
         return
     BALANCERS.get(method)
     progress = _show_progress(json_out)
-    ds = _dataset(data, seed, snr, image_noise, fsdd_root, progress)
+    ds = _dataset(data, seed, snr, image_noise, fsdd_root, progress, preset)
     res = train(
         ds,
         method,
@@ -128,6 +145,7 @@ def compare_command(
     fsdd_root: Path | None = typer.Option(
         None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."
     ),
+    preset: str | None = typer.Option(None, "--preset", help=_PRESET_HELP),
     batch_size: int = typer.Option(64, "--batch-size", help="Mini-batch size."),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
     json_out: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
@@ -143,7 +161,7 @@ def compare_command(
     if seeds < 1:
         raise typer.BadParameter(f"--seeds {seeds} must be >= 1.")
     progress = _show_progress(json_out)
-    ds = _dataset(data, 0, snr, image_noise, fsdd_root, progress)
+    ds = _dataset(data, 0, snr, image_noise, fsdd_root, progress, preset)
     runs: dict[str, list[dict[str, float]]] = {m: [] for m in names}
     for m in names:
         for s in range(seeds):
