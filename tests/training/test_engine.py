@@ -147,3 +147,9 @@ def test_diagnose_adds_the_training_dynamics_of_a_run(toy, tmp_path):
     (tmp_path / "bad" / "result.json").write_text("{")
     with pytest.raises(InputError, match="not a training result"):
         load_run(tmp_path / "bad")
+
+
+def test_plot_can_be_turned_off(toy, tmp_path):
+    res = train(toy, "concat", tmp_path, epochs=1, plot=False)
+    assert "plot" not in res.files and not (tmp_path / "metrics.png").exists()
+    assert (tmp_path / "result.json").exists()

@@ -128,7 +128,7 @@ def train_command(
             table.add_row(k, f"{v:.3f}")
     table.add_row("seconds / epoch", f"{res.seconds_per_epoch:.2f}")
     out.print(table)
-    out.print(f"metrics: {res.files['metrics']}  plot: {res.files['plot']}")
+    out.print(f"metrics: {res.files['metrics']}  plot: {res.files.get('plot', '-')}")
 
 
 @train_app.command("compare")
@@ -171,6 +171,7 @@ def compare_command(
                 out_dir / f"{m}-seed{s}",
                 seed=s,
                 progress=False,
+                plot=False,
                 **_engine_options(epochs, batch_size, lr, "cpu", 1, "auto"),
             )
             runs[m].append({**res.test, "seconds_per_epoch": res.seconds_per_epoch})
