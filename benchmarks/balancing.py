@@ -795,6 +795,20 @@ def _verdict_lines(data: dict[str, Any]) -> list[str]:
     return _table(["claim", "measured (points or %)", "met"], rows) + notes + [""]
 
 
+def _accuracy_tables(
+    summ: dict[str, Any], source: str, presets: Sequence[str], methods: Sequence[str]
+) -> list[str]:
+    """Fused accuracy per method and preset, then the removed/noised and preset-C tables of ``source``."""
+    lines = _table(
+        ["method", *[f"preset {p}" for p in presets]],
+        [
+            [f"`{m}`", *[_pm((_row(summ, source, p, m) or {}).get("accuracy")) for p in presets]]
+            for m in methods
+        ],
+    )
+    return lines + _modality_tables(summ, source, presets, methods) + _conflict_table(summ, source, methods)
+
+
 def render_markdown(data: dict[str, Any]) -> str:
     s, summ = data["settings"], data["summary"]
     seeds, presets = s["seeds"], s["presets"]
@@ -819,15 +833,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += _verdict_lines(data)
     methods = list(dict.fromkeys(r["method"] for r in summ["accuracy"] if r["source"] == "espeak"))
     lines += ["## Fused test accuracy (%)", ""]
-    lines += _table(
-        ["method", *[f"preset {p}" for p in presets]],
-        [
-            [f"`{m}`", *[_pm((_row(summ, "espeak", p, m) or {}).get("accuracy")) for p in presets]]
-            for m in methods
-        ],
-    )
-    lines += _modality_tables(summ, "espeak", presets, methods)
-    lines += _conflict_table(summ, "espeak", methods)
+    lines += _accuracy_tables(summ, "espeak", presets, methods)
     lines += _ib_lines(summ)
     lines += _omib_lines(data)
     lines += _timing_lines(data)
@@ -1056,15 +1062,7 @@ def _fsdd_lines(data: dict[str, Any]) -> list[str]:
         "in training and test.",
         "",
     ]
-    lines += _table(
-        ["method", *[f"preset {p}" for p in presets]],
-        [
-            [f"`{m}`", *[_pm((_row(summ, "fsdd", p, m) or {}).get("accuracy")) for p in presets]]
-            for m in methods
-        ],
-    )
-    lines += _modality_tables(summ, "fsdd", presets, methods)
-    lines += _conflict_table(summ, "fsdd", methods)
+    lines += _accuracy_tables(summ, "fsdd", presets, methods)
     rows, notes = _accuracy_verdicts(data["checks"].get("fsdd", {}), summ, "fsdd")
     if rows:
         lines += [

@@ -36,7 +36,9 @@ def test_train_compare_table(capsys, tmp_path):
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert set(summary) == {"concat", "concat-aux"}
     mean, std = summary["concat"]["accuracy"]
-    assert 0.1 < mean <= 1.0 and std >= 0.0
+    assert mean > 0.5 and std >= 0.0  # ten digits (chance 0.1): one epoch already learns most of them
+    runs = json.loads((tmp_path / "compare.json").read_text())["runs"]["concat"]
+    assert mean == sum(r["accuracy"] for r in runs) / 2  # the table is the mean over the seeds' runs
     saved = json.loads((tmp_path / "compare.json").read_text())
     assert len(saved["runs"]["concat-aux"]) == 2
     assert main(["train", "compare", "--methods", "concat,bogus", "--out", str(tmp_path)]) == 2
@@ -45,6 +47,6 @@ def test_train_compare_table(capsys, tmp_path):
 def test_train_preset(capsys, tmp_path):
     assert main(["train", "--preset", "C", "--epochs", "1", "--out", str(tmp_path), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert 0.1 < res["test"]["accuracy"] <= 1.0
+    assert res["test"]["accuracy"] > 0.5  # chance is 0.1
     assert main(["train", "--preset", "Z", "--epochs", "1", "--out", str(tmp_path / "z")]) == 2
     assert "unknown AV-digits preset 'Z'" in capsys.readouterr().err

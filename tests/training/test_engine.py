@@ -125,6 +125,8 @@ def test_bad_input(toy, tmp_path):
     one = PairedDataset({"a": np.zeros((10, 2)) + np.arange(10)[:, None]}, np.zeros(10, dtype=int), "one")
     with pytest.raises(InputError, match="single class"):
         train(one, "concat", tmp_path)
+    with pytest.raises(InputError, match="strategy='bogus'.*use accelerator='cpu'"):
+        train(toy, "concat", tmp_path / "s", epochs=1, strategy="bogus")
     assert "concat-aux" in BALANCERS.names()
 
 

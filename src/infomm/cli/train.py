@@ -29,6 +29,16 @@ _DATA_HELP = "Built-in dataset: avdigits (or avdigits-fsdd with --fsdd-root)."
 _PRESET_HELP = "AV-digits preset A (clean), B (hard audio), C (per-sample conflicts); overrides --snr."
 
 
+# options shared by `train` and `train compare` (typer accepts one OptionInfo as the default of both)
+_DATA = typer.Option("avdigits", "--data", "-d", help=_DATA_HELP)
+_EPOCHS = typer.Option(20, "--epochs", help="Training epochs.")
+_IMAGE_NOISE = typer.Option(0.0, "--image-noise", help="Std of Gaussian pixel noise.")
+_FSDD_ROOT = typer.Option(None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd).")
+_PRESET = typer.Option(None, "--preset", help=_PRESET_HELP)
+_BATCH_SIZE = typer.Option(64, "--batch-size", help="Mini-batch size.")
+_LR = typer.Option(1e-3, "--lr", help="Learning rate (AdamW by default).")
+
+
 def _dataset(
     data: str,
     seed: int,
@@ -67,21 +77,19 @@ def _engine_options(
 @train_app.callback(invoke_without_command=True)
 def train_command(
     ctx: typer.Context,
-    data: str = typer.Option("avdigits", "--data", "-d", help=_DATA_HELP),
+    data: str = _DATA,
     method: str = typer.Option("concat", "--method", "-m", help="Balancing method (see --list)."),
-    epochs: int = typer.Option(20, "--epochs", help="Training epochs."),
+    epochs: int = _EPOCHS,
     out_dir: Path = typer.Option(
         Path("infomm-run"), "--out", help="Run folder: metrics.json, metrics.png, last.ckpt, result.json."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the data, the split and the training."),
     snr: float = typer.Option(10.0, "--snr", help="Audio signal-to-noise ratio in dB (lower: harder audio)."),
-    image_noise: float = typer.Option(0.0, "--image-noise", help="Std of Gaussian pixel noise."),
-    fsdd_root: Path | None = typer.Option(
-        None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."
-    ),
-    preset: str | None = typer.Option(None, "--preset", help=_PRESET_HELP),
-    batch_size: int = typer.Option(64, "--batch-size", help="Mini-batch size."),
-    lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
+    image_noise: float = _IMAGE_NOISE,
+    fsdd_root: Path | None = _FSDD_ROOT,
+    preset: str | None = _PRESET,
+    batch_size: int = _BATCH_SIZE,
+    lr: float = _LR,
     option: list[str] | None = typer.Option(
         None, "--option", "-o", help="Method option KEY=VALUE (repeatable)."
     ),
@@ -133,21 +141,19 @@ def train_command(
 
 @train_app.command("compare")
 def compare_command(
-    data: str = typer.Option("avdigits", "--data", "-d", help=_DATA_HELP),
+    data: str = _DATA,
     methods: str = typer.Option("concat,concat-aux", "--methods", help="Comma-separated balancing methods."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per method (0 .. seeds-1)."),
-    epochs: int = typer.Option(20, "--epochs", help="Training epochs."),
+    epochs: int = _EPOCHS,
     out_dir: Path = typer.Option(
         Path("infomm-compare"), "--out", help="Folder for one run per method and seed."
     ),
     snr: float = typer.Option(10.0, "--snr", help="Audio signal-to-noise ratio in dB."),
-    image_noise: float = typer.Option(0.0, "--image-noise", help="Std of Gaussian pixel noise."),
-    fsdd_root: Path | None = typer.Option(
-        None, "--fsdd-root", help="Free Spoken Digit recordings (avdigits-fsdd)."
-    ),
-    preset: str | None = typer.Option(None, "--preset", help=_PRESET_HELP),
-    batch_size: int = typer.Option(64, "--batch-size", help="Mini-batch size."),
-    lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
+    image_noise: float = _IMAGE_NOISE,
+    fsdd_root: Path | None = _FSDD_ROOT,
+    preset: str | None = _PRESET,
+    batch_size: int = _BATCH_SIZE,
+    lr: float = _LR,
     json_out: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
 ) -> None:
     """Train every method with every seed on the same data; print one table, mean +- std over seeds."""

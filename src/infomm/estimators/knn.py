@@ -62,6 +62,30 @@ def _check_correction(correction: str, allowed: tuple[str, ...], splits: int, ra
         check_rate(rate)
 
 
+def _extrapolate(
+    terms: np.ndarray, estimate_on: Any, rate: float, splits: int, seed: int, min_rows: int
+) -> tuple[float, dict[str, Any]]:
+    """The extrapolated estimate from per-sample ``terms`` (whose mean is the full-sample value) and
+    ``estimate_on(rows) -> float``, plus the details both k-NN estimators record."""
+    r = halves_extrapolation(
+        estimate_on,
+        terms.shape[0],
+        rate,
+        splits=splits,
+        seed=seed,
+        min_rows=min_rows,
+        full=float(terms.mean()),
+    )
+    info = {
+        "correction": "extrapolate",
+        "rate": float(rate),
+        "splits": splits,
+        "uncorrected": r.full,
+        "halves": r.halves,
+    }
+    return r.value, info
+
+
 def _check_common(k: int, noise: float, seed: int) -> None:
     check_int_range(k, "k", 1)
     check_int_range(seed, "seed", 0)
@@ -192,23 +216,10 @@ class KSG(MIEstimatorBase):
         if self.correction == "none":
             return t, float(t.mean()), {"correction": "none"}
         rate = self.rate if self.rate is not None else 1.0 / (x.shape[1] + y.shape[1])
-        r = halves_extrapolation(
-            lambda idx: float(run(x[idx], y[idx]).mean()),
-            t.shape[0],
-            rate,
-            splits=self.splits,
-            seed=self.seed,
-            min_rows=self.k + 1,
-            full=float(t.mean()),
+        value, info = _extrapolate(
+            t, lambda idx: float(run(x[idx], y[idx]).mean()), rate, self.splits, self.seed, self.k + 1
         )
-        info = {
-            "correction": "extrapolate",
-            "rate": float(rate),
-            "splits": self.splits,
-            "uncorrected": r.full,
-            "halves": r.halves,
-        }
-        return t, r.value, info
+        return t, value, info
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         t, value, info = self._terms(x, y)
@@ -362,23 +373,11 @@ class KNNEntropy(EntropyEstimatorBase):
         if self.used_correction(n, d) == "none":
             return s, float(s.mean()), {"correction": "none"}
         rate = self.rate if self.rate is not None else 2.0 / d
-        r = halves_extrapolation(
-            lambda idx: float(run(x[idx]).mean()),
-            n,
-            rate,
-            splits=self.splits,
-            seed=self.seed,
-            min_rows=int(resolve_weights(self.weights, self.k, d).size) + 1,
-            full=float(s.mean()),
+        min_rows = int(resolve_weights(self.weights, self.k, d).size) + 1
+        value, info = _extrapolate(
+            s, lambda idx: float(run(x[idx]).mean()), rate, self.splits, self.seed, min_rows
         )
-        info = {
-            "correction": "extrapolate",
-            "rate": float(rate),
-            "splits": self.splits,
-            "uncorrected": r.full,
-            "halves": r.halves,
-        }
-        return s, r.value, info
+        return s, value, info
 
     def _estimate(self, x: np.ndarray) -> Estimate:
         s, value, info = self._surprisal(x)

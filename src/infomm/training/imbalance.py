@@ -22,10 +22,12 @@ Every run uses the same split and seed, and the probes see the inputs exactly as
 (the engine's per-modality z-scoring with train-split statistics).
 
 The optimiser matters. With the engine's AdamW default, plain concatenation on preset B leaves
-each encoder within about 2 probe points of its unimodal twin (3 seeds: IB 2.1): Adam's
+each encoder within about 2 probe points of its unimodal twin (3 seeds: IB 2.1 +- 0.6, from
+``imbalance_index(load_preset("B", seed=s), "concat", seed=s)``): Adam's
 per-parameter normalisation gives the starved encoder full-size steps anyway. Under the papers'
 protocol (:data:`infomm.training.PAPER_PROTOCOL`: SGD, lr 1e-3, momentum 0.9, 40 epochs) the
-audio encoder is the lazy one (IB 9.7: 9.7, 11.9, 7.5); pass ``**PAPER_PROTOCOL`` to study it.
+audio encoder is the lazy one (IB 9.4 +- 2.5 over 5 seeds, ``benchmarks/balancing.py``); pass
+``**PAPER_PROTOCOL`` to study it.
 
 Reading IB: a probe accuracy ``p`` on a test split of ``n`` rows has a standard error of about
 ``sqrt(p (1 - p) / n)`` (2.4 points for p = 0.7, n = 360), so gaps of 2-3 points are within
