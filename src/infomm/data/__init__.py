@@ -7,12 +7,15 @@ Example:
 """
 
 from infomm.data.avdigits import DIGIT_WORDS, LogMelConfig, load_avdigits, speech_pool
+from infomm.data.ave import AVEFiles, VGGSoundAVELFiles, load_ave_features
 from infomm.data.base import PairedDataset
 from infomm.data.folders import CREMAD_CLASSES, LabelFile, load_clip_folder
 from infomm.data.fsdd import FSDDRecording, load_fsdd
 from infomm.data.gates import GATES, EmbeddedGate, gate_joint, sample_gate
 from infomm.data.io import load_array
 from infomm.data.multibench import load_multibench
+from infomm.data.paired_sequences import avdigit_strings, synthetic_paired_sequences
+from infomm.data.sequences import PairedSequences
 from infomm.data.tasks import (
     TASKS,
     additive_uniform,
@@ -32,6 +35,9 @@ from infomm.data.tasks import (
 from infomm.data.transforms import TRANSFORMS
 
 __all__ = [
+    "AVEFiles",
+    "VGGSoundAVELFiles",
+    "load_ave_features",
     "CREMAD_CLASSES",
     "DIGIT_WORDS",
     "GATES",
@@ -44,6 +50,9 @@ __all__ = [
     "FSDDRecording",
     "LogMelConfig",
     "PairedDataset",
+    "PairedSequences",
+    "avdigit_strings",
+    "synthetic_paired_sequences",
     "TASKS",
     "TRANSFORMS",
     "additive_uniform",

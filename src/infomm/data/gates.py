@@ -296,7 +296,7 @@ class EmbeddedGate:
         >>> x1.shape, x2.shape, y.shape
         ((2000, 4), (2000, 4), (2000,))
         >>> res = gate.oracle(x1, x2, y)
-        >>> [round(float(getattr(res, a) / np.log(2)), 2) for a in ("R", "U1", "U2", "S")]  # bits
+        >>> [round(float(getattr(res, a) / np.log(2)), 2) + 0.0 for a in ("R", "U1", "U2", "S")]  # bits
         [1.0, 1.0, 0.0, 0.0]
         >>> truth = gate.truth(unit="bits")
         >>> [round(abs(getattr(truth, a)), 3) for a in ("R", "U1", "U2", "S")]
