@@ -132,3 +132,11 @@ def test_toc_drops_planted_constant_channels():
     assert 3 not in keep.tolist() and 7 not in keep.tolist() and keep.numel() == 8
     with pytest.raises(InputError, match="keep"):
         toc_channels(book, 11)
+
+
+def test_mm_ema_with_two_partners_splits_the_partner_share_evenly():
+    # three modalities: own 0.5, each partner 0.25 (the official code's weights)
+    onehot = torch.tensor([[1.0, 0.0]])
+    own, p1, p2 = torch.tensor([[4.0]]), torch.tensor([[8.0]]), torch.tensor([[0.0]])
+    _, w, _ = mm_ema_step(torch.ones(2), torch.zeros(2, 1), onehot, own, [p1, p2], decay=0.0, eps=0.0)
+    assert torch.allclose(w, torch.tensor([[0.5 * 4.0 + 0.25 * 8.0 + 0.25 * 0.0], [0.0]]))

@@ -25,10 +25,8 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -46,7 +44,7 @@ from infomm.codebook.model import CodebookConfig, CodebookModel
 from infomm.data.sequences import PairedSequences
 from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
-from infomm.training.engine import EpochSampler
+from infomm.training.engine import EpochSampler, make_trainer, quiet_lightning, read_checkpoint
 
 MODEL_FILE = "model.pt"
 FORMAT = "infomm-codebook-1"
@@ -202,14 +200,8 @@ def _callback(out_dir: Path) -> Any:
 
 
 def _check_checkpoint(path: Path, cfg: CodebookConfig, dims: Mapping[str, int]) -> None:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
-        raise InputError(
-            f"checkpoint {str(path)!r} is unreadable ({type(exc).__name__}); delete it or pass resume=False "
-            "(--restart) to start over."
-        ) from None
-    if not isinstance(state, dict) or state.get("infomm_format") != FORMAT:
+    state = read_checkpoint(path)
+    if state.get("infomm_format") != FORMAT:
         raise InputError(
             f"checkpoint {str(path)!r} is not a codebook checkpoint; use another --out or --restart."
         )
@@ -227,7 +219,6 @@ def _train_one(
     seqs: PairedSequences, train_idx: np.ndarray, cfg: CodebookConfig, out: Path, resume: bool
 ) -> tuple[CodebookModel, list[dict[str, float]]]:
     import lightning.pytorch as L
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -247,31 +238,16 @@ def _train_one(
     ckpt_path = str(ckpt) if resume and ckpt.exists() else None
     if ckpt_path is not None:
         _check_checkpoint(ckpt, cfg, seqs.dims)
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*(num_workers|does not have many workers|LeafSpec|isinstance).*"
+    with quiet_lightning():
+        trainer = make_trainer(
+            epochs=cfg.epochs,
+            accelerator=cfg.accelerator,
+            devices=cfg.devices,
+            strategy=cfg.strategy,
+            progress=cfg.progress,
+            callbacks=[_callback(out)],
+            limit_val_batches=0,
         )
-        for lg in ("lightning.pytorch", "lightning.fabric", "lightning"):
-            logging.getLogger(lg).setLevel(logging.ERROR)
-        try:
-            trainer = L.Trainer(
-                max_epochs=cfg.epochs,
-                accelerator=cfg.accelerator,
-                devices=cfg.devices,
-                strategy=cfg.strategy,
-                logger=False,
-                enable_checkpointing=False,
-                enable_progress_bar=cfg.progress,
-                enable_model_summary=False,
-                num_sanity_val_steps=0,
-                limit_val_batches=0,
-                callbacks=[_callback(out)],
-            )
-        except (MisconfigurationException, ValueError, RuntimeError) as exc:
-            raise InputError(
-                f"accelerator={cfg.accelerator!r}, devices={cfg.devices}, strategy={cfg.strategy!r} cannot be "
-                f"set up here ({exc}); use accelerator='cpu', devices=1, strategy='auto'."
-            ) from None
         trainer.fit(module, loader, ckpt_path=ckpt_path)
     model.cpu().eval()
     return model, module.history

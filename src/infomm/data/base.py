@@ -31,6 +31,15 @@ if TYPE_CHECKING:
     from torch.utils.data import Dataset
 
 
+def checked_row_meta(row_meta: Mapping[str, Any], n: int, unit: str) -> dict[str, np.ndarray]:
+    """``row_meta`` as arrays, each with ``n`` rows (one per ``unit``), else an :class:`InputError`."""
+    rows = {k: np.asarray(v) for k, v in dict(row_meta).items()}
+    for key, arr in rows.items():
+        if arr.ndim < 1 or arr.shape[0] != n:
+            raise InputError(f"row_meta[{key!r}] has shape {arr.shape}; it needs {n} rows, one per {unit}.")
+    return rows
+
+
 @dataclass
 class PairedDataset:
     """Paired samples of several modalities with one integer label per row.
@@ -87,13 +96,7 @@ class PairedDataset:
             mods[key] = arr
         self.modalities = mods
         self.meta = dict(self.meta)
-        rows = {k: np.asarray(v) for k, v in dict(self.row_meta).items()}
-        for key, arr in rows.items():
-            if arr.ndim < 1 or arr.shape[0] != n:
-                raise InputError(
-                    f"row_meta[{key!r}] has shape {arr.shape}; it needs {n} rows, one per label."
-                )
-        self.row_meta = rows
+        self.row_meta = checked_row_meta(self.row_meta, n, "label")
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from infomm.data.base import checked_row_meta
 from infomm.interface import InputError
 
 
@@ -103,11 +104,7 @@ class PairedSequences:
             )
         self.step_labels = sl.astype(np.int64, copy=False)
         self.meta = dict(self.meta)
-        rows = {k: np.asarray(v) for k, v in dict(self.row_meta).items()}
-        for key, arr in rows.items():
-            if arr.ndim < 1 or arr.shape[0] != n:
-                raise InputError(f"row_meta[{key!r}] has shape {arr.shape}; it needs {n} rows, one per clip.")
-        self.row_meta = rows
+        self.row_meta = checked_row_meta(self.row_meta, n, "clip")
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])

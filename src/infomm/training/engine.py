@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -361,7 +362,6 @@ def train(
         :class:`TrainResult` with the per-epoch history and the test metrics.
     """
     import lightning.pytorch as L
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     cfg = with_options(config or TrainConfig(), options, "train", nested=())
     cfg.validate()
@@ -389,33 +389,17 @@ def train(
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message=".*(num_workers|does not have many workers|LeafSpec|isinstance).*"
+        with quiet_lightning():
+            trainer = make_trainer(
+                epochs=cfg.epochs,
+                accelerator=cfg.accelerator,
+                devices=cfg.devices,
+                strategy=cfg.strategy,
+                num_nodes=cfg.num_nodes,
+                progress=cfg.progress,
+                callbacks=[_AtomicFiles(out, name)],
+                deterministic=True,
             )
-            for lg in ("lightning.pytorch", "lightning.fabric", "lightning"):
-                logging.getLogger(lg).setLevel(logging.ERROR)
-            try:
-                trainer = L.Trainer(
-                    max_epochs=cfg.epochs,
-                    accelerator=cfg.accelerator,
-                    devices=cfg.devices,
-                    strategy=cfg.strategy,
-                    num_nodes=cfg.num_nodes,
-                    logger=False,
-                    enable_checkpointing=False,
-                    enable_progress_bar=cfg.progress,
-                    enable_model_summary=False,
-                    num_sanity_val_steps=0,
-                    deterministic=True,
-                    callbacks=[_AtomicFiles(out, name)],
-                )
-            except (MisconfigurationException, ValueError, RuntimeError) as exc:
-                raise InputError(
-                    f"accelerator={cfg.accelerator!r}, devices={cfg.devices}, strategy={cfg.strategy!r}, "
-                    f"num_nodes={cfg.num_nodes} cannot be set up here ({exc}); use accelerator='cpu', devices=1, "
-                    "strategy='auto' or a device this machine has."
-                ) from None
             trainer.fit(module, loader(tr, True), loader(val, False), ckpt_path=ckpt_path)
         test = _test_metrics(model, arrays, labels, te, cfg)
     finally:
@@ -453,8 +437,59 @@ def _test_metrics(
     }
 
 
-def _check_checkpoint(path: Path, method: str) -> None:
-    """Refuse a checkpoint that cannot be read or belongs to another method, with the fix."""
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's advice on workers and its info logging (the run shows its own progress)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*(num_workers|does not have many workers|LeafSpec|isinstance).*"
+        )
+        for lg in ("lightning.pytorch", "lightning.fabric", "lightning"):
+            logging.getLogger(lg).setLevel(logging.ERROR)
+        yield
+
+
+def make_trainer(
+    *,
+    epochs: int,
+    accelerator: str,
+    devices: int,
+    strategy: str,
+    progress: bool,
+    callbacks: list[Any],
+    num_nodes: int = 1,
+    **extra: Any,
+) -> Any:
+    """A ``lightning.Trainer`` as infomm runs it (no logger, no Lightning checkpoints, no sanity
+    validation); a device or strategy this machine cannot set up is an :class:`InputError`."""
+    import lightning.pytorch as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return L.Trainer(
+            max_epochs=epochs,
+            accelerator=accelerator,
+            devices=devices,
+            strategy=strategy,
+            num_nodes=num_nodes,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            callbacks=callbacks,
+            **extra,
+        )
+    except (MisconfigurationException, ValueError, RuntimeError) as exc:
+        raise InputError(
+            f"accelerator={accelerator!r}, devices={devices}, strategy={strategy!r}, num_nodes={num_nodes} "
+            f"cannot be set up here ({exc}); use accelerator='cpu', devices=1, strategy='auto' or a device "
+            "this machine has."
+        ) from None
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The dict in a checkpoint file; an unreadable or non-dict file is an :class:`InputError` with the fix."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
@@ -462,7 +497,17 @@ def _check_checkpoint(path: Path, method: str) -> None:
             f"checkpoint {str(path)!r} is unreadable ({type(exc).__name__}); delete it or train with "
             "resume=False (--restart) to start over."
         ) from None
-    if not isinstance(state, dict) or "state_dict" not in state:
+    if not isinstance(state, dict):
+        raise InputError(
+            f"checkpoint {str(path)!r} is not a training checkpoint; delete it or use --restart."
+        )
+    return state
+
+
+def _check_checkpoint(path: Path, method: str) -> None:
+    """Refuse a checkpoint that cannot be read or belongs to another method, with the fix."""
+    state = read_checkpoint(path)
+    if "state_dict" not in state:
         raise InputError(
             f"checkpoint {str(path)!r} is not a training checkpoint; delete it or use --restart."
         )
