@@ -266,3 +266,38 @@ class MultimodalOutput:
     unimodal_logits: dict[str, Any]
     partial_logits: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LatentCodecOutput:
+    """What a latent codec's ``forward`` returns.
+
+    Attributes:
+        y_hat: latent name -> its quantized value (noisy in training, rounded in eval), (B, C, h, w).
+        likelihoods: latent name -> per-element likelihood under the entropy model (same shape);
+            ``-log2`` of it (floored at the range coder's 2^-24) summed is the estimated code length.
+    """
+
+    y_hat: dict[str, Any]
+    likelihoods: dict[str, Any]
+
+    def bits(self) -> dict[str, Any]:
+        """Latent name -> estimated bits per batch item, shape (B,)."""
+        return {k: -(v.clamp_min(2.0**-24).log2()).flatten(1).sum(1) for k, v in self.likelihoods.items()}
+
+
+@dataclass
+class CompressedLatents:
+    """What a latent codec's ``compress`` returns and its ``decompress`` takes.
+
+    Attributes:
+        strings: latent name -> one byte string per batch item, in coding order.
+        shape: the latents' spatial size (h, w).
+    """
+
+    strings: dict[str, list[bytes]]
+    shape: tuple[int, int]
+
+    def nbytes(self) -> dict[str, list[int]]:
+        """Latent name -> bytes per batch item."""
+        return {k: [len(s) for s in v] for k, v in self.strings.items()}
