@@ -157,3 +157,21 @@ def test_encoder_gradient_in_a_late_fusion_model():
 def test_bad_options_raise(kwargs):
     with pytest.raises(InputError):
         EGH(**kwargs)
+
+
+def test_heads_with_different_class_counts_match_numpy_formula():
+    """Heads of different shapes take the per-modality path; same formula."""
+    g = torch.Generator().manual_seed(3)
+    logits = {"a": 2 * torch.randn(N, 3, generator=g), "b": torch.randn(N, 7, generator=g)}
+    lam, ent = egh_weights(logits, beta=1.5)
+    ref_lam, ref_ent = numpy_lambda({m: z.numpy() for m, z in logits.items()}, 1.5)
+    for m in logits:
+        np.testing.assert_allclose(ent[m].numpy(), ref_ent[m], rtol=1e-6)
+        np.testing.assert_allclose(lam[m].numpy(), ref_lam[m], rtol=1e-6)
+
+
+def test_weights_carry_no_graph():
+    _, out = batch()
+    logits = {m: z.requires_grad_() for m, z in out.unimodal_logits.items()}
+    lam, ent = egh_weights(logits)
+    assert not any(t.requires_grad for t in (*lam.values(), *ent.values()))

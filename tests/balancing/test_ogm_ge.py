@@ -178,3 +178,44 @@ def test_bad_use_raises():
         OGMGE().after_backward(out, y, 0)
     with pytest.raises(InputError, match=">= 2"):
         ogm_coefficients({"a": 1.0})
+
+
+def test_noise_equals_one_draw_scaled_by_each_tensors_std():
+    """GE noise, against a reference written out: per step one fresh N(0, 1) draw over all encoder
+    tensors in order (modality, parameter), each slice times ``torch.std(g) + 1e-8`` of its unscaled
+    gradient, added to ``k g``."""
+    method, params, out, y = setup_method_and_batch(n_param=(30, 7), seed=5, alpha=0.3)
+    k, _ = ogm_coefficients(ogm_scores(out.partial_logits, y), alpha=0.3)
+    coefs = [k[m] for m, ps in params.items() for _ in ps]
+    gen = torch.Generator().manual_seed(5)
+    for _step in range(2):  # the second step draws anew (the buffer's memory is reused, not its values)
+        grads = [p.grad.clone() for ps in params.values() for p in ps]
+        eps = torch.randn(sum(g.numel() for g in grads), generator=gen).split([g.numel() for g in grads])
+        expect = [c * g + (g.std() + 1e-8) * e.view_as(g) for g, c, e in zip(grads, coefs, eps, strict=True)]
+        method.after_backward(out, y, epoch=0)
+        got = [p.grad for ps in params.values() for p in ps]
+        for a, b in zip(got, expect, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_noise_std_per_tensor_and_single_elements():
+    """Each tensor's noise has that tensor's std (not a pooled one); a 1-element tensor gets 1e-8."""
+    g = torch.Generator().manual_seed(1)
+    params = {
+        "a": [nn.Parameter(torch.zeros(300, 200)), nn.Parameter(torch.zeros(1))],
+        "v": [nn.Parameter(torch.zeros(500))],
+    }
+    scales = [0.01, 5.0, 100.0]
+    for p, s in zip([*params["a"], *params["v"]], scales, strict=True):
+        p.grad = s * torch.randn(p.shape, generator=g)
+    method = OGMGE(alpha=0.0)  # alpha = 0: k = 1 everywhere, the change is the noise alone
+    method.setup(params)
+    before = [p.grad.clone() for ps in params.values() for p in ps]
+    y = torch.tensor([0, 1])
+    out = MultimodalOutput(torch.zeros(2, 2), {}, {}, {"a": torch.zeros(2, 2), "v": torch.zeros(2, 2)})
+    method.after_backward(out, y, epoch=0)
+    after = [p.grad for ps in params.values() for p in ps]
+    big, single, v = (a - b for a, b in zip(after, before, strict=True))
+    assert float(big.std()) == pytest.approx(float(before[0].std()), rel=0.02)
+    assert float(v.std()) == pytest.approx(float(before[2].std()), rel=0.1)
+    assert abs(float(single)) < 1e-6  # N(0, (1e-8)^2)

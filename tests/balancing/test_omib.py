@@ -12,7 +12,14 @@ import infomm.balancing.omib  # noqa: F401 (registers "omib" before balancing/__
 from infomm.balancing.base import BALANCERS
 from infomm.balancing.omib import OMIB, OMIBModel, omib_beta_bound
 from infomm.data.synthetic_mm import gaussian_multimodal
-from infomm.functional.omib import beta_upper_bound, gaussian_kl, omib_r, omib_r_from_logits, prediction_kl
+from infomm.functional.omib import (
+    beta_upper_bound,
+    expected_prediction_kls,
+    gaussian_kl,
+    omib_r,
+    omib_r_from_logits,
+    prediction_kl,
+)
 from infomm.interface import InputError, MultimodalOutput
 from infomm.models import MLPEncoder
 
@@ -140,6 +147,34 @@ def test_objective_equals_hand_loss_and_warmup_uses_heads_only():
     assert coef["r"] == pytest.approx(r, rel=1e-12) and coef["beta"] == 0.3
     assert coef["kl/a"] == pytest.approx(kl["a"].mean()) and coef["kl/b"] == pytest.approx(kl["b"].mean())
     assert parts["loss/fused"] == pytest.approx(np_ce(FUSED, y.numpy()))
+
+
+def test_objective_with_equal_code_sizes_equals_hand_loss():
+    """Codes of the same size take the stacked KL pass; the loss is the same hand formula."""
+    out, y = hand_output()
+    rng = np.random.default_rng(0)
+    out.extras["mu"]["b"], out.extras["logvar"]["b"] = t(rng.normal(size=(3, 3))), t(rng.normal(size=(3, 3)))
+    method = OMIB(beta=0.7, warmup_epochs=0, unimodal_weight=0.25)
+    kl = {m: 0.5 * (out.extras["mu"][m].numpy() ** 2 + np.exp(out.extras["logvar"][m].numpy()) - 1
+                    - out.extras["logvar"][m].numpy()).sum(1).mean() for m in "ab"}  # fmt: skip
+    r = 1 - math.tanh(math.log(np_kl(UNI2, FUSED).mean() / np_kl(UNI1, FUSED).mean()))
+    ce1, ce2, cef = (np_ce(z, y.numpy()) for z in (UNI1, UNI2, FUSED))
+    loss, parts = method.objective(out, y, epoch=0)
+    assert float(loss) == pytest.approx(cef + 0.7 * (kl["a"] + r * kl["b"]) + 0.25 * (ce1 + ce2), rel=1e-12)
+    assert parts == pytest.approx({"loss/a": ce1, "loss/b": ce2, "loss/fused": cef}, rel=1e-12)
+    assert method.coefficients() == pytest.approx({"r": r, "beta": 0.7, "kl/a": kl["a"], "kl/b": kl["b"]})
+
+
+def test_expected_prediction_kls_are_batch_means_of_prediction_kl():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(4, 9, 5, generator=g)
+    got = expected_prediction_kls(z)
+    expect = [float(prediction_kl(z[m].double(), z[-1].double()).mean()) for m in range(3)]
+    assert got == pytest.approx(expect, rel=1e-12)
+    with pytest.raises(InputError, match="M \\+ 1"):
+        expected_prediction_kls(z[0])
+    with pytest.raises(InputError, match="must match"):
+        omib_r_from_logits(z[0], z[1], z[2, :, :3])
 
 
 def test_r_is_computed_without_gradient():

@@ -40,7 +40,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -64,12 +64,29 @@ def egh_weights(
         beta, eps, clip_min, clip_max, suppress_only: see the module docstring.
     """
     names = list(logits)
-    # one stacked pass (M, n): the hook runs every step, so few small ops (measured in benchmarks/)
-    ent = torch.stack([torch.special.entr(torch.softmax(logits[m].detach(), dim=-1)).sum(-1) for m in names])
-    lam = ((ent.mean(0) + eps) / (ent + eps)).pow_(-beta).clamp_(clip_min, clip_max)
-    if suppress_only:
-        lam = lam.clamp_(max=1.0)
+    with torch.no_grad():
+        lam, ent = _egh_stacked([logits[m] for m in names], beta, eps, clip_min, clip_max, suppress_only)
     return dict(zip(names, lam, strict=True)), dict(zip(names, ent, strict=True))
+
+
+def _egh_stacked(
+    logits: Sequence[Tensor], beta: float, eps: float, clip_min: float, clip_max: float, suppress_only: bool
+) -> tuple[Tensor, Tensor]:
+    """``(lambda, H)``, both (M, n), from the M heads' logits (n, C_m); call it without autograd.
+
+    Heads with the same shape go through one stacked pass (M, n, C): a handful of small ops, as
+    this runs every step.
+    """
+    if all(z.shape == logits[0].shape for z in logits):
+        ent = torch.special.entr(torch.softmax(torch.stack(list(logits)), dim=-1)).sum(-1)
+    else:
+        ent = torch.stack([torch.special.entr(torch.softmax(z, dim=-1)).sum(-1) for z in logits])
+    # lambda = rho ** -beta = ((H + eps) / mean_m (H + eps)) ** beta; x ** 1 = x, so beta = 1 skips pow
+    lam = ent + eps
+    lam = lam.div_(lam.mean(0))
+    if beta != 1.0:
+        lam = lam.pow_(beta)
+    return lam.clamp_(clip_min, min(clip_max, 1.0) if suppress_only else clip_max), ent
 
 
 class EGH(Balancer):
@@ -123,26 +140,30 @@ class EGH(Balancer):
                 f"EGH needs unimodal_logits for the modalities in features {sorted(out.features)}; "
                 f"got {sorted(out.unimodal_logits)}."
             )
-        lam, ent = egh_weights(
-            {m: out.unimodal_logits[m] for m in modalities},
-            self.beta,
-            self.eps,
-            self.clip_min,
-            self.clip_max,
-            self.suppress_only,
-        )
         active = self.active(epoch)
-        for m in modalities:
-            f = out.features[m]
-            if active and isinstance(f, Tensor) and f.requires_grad:
-                w = lam[m].to(dtype=f.dtype).reshape(-1, *([1] * (f.dim() - 1)))
-                f.register_hook(lambda g, w=w: g * w)
-        ent_means = torch.stack([ent[m].mean() for m in modalities]).tolist()
-        lam_means = (
-            torch.stack([lam[m].mean() for m in modalities]).tolist() if active else [1.0] * len(modalities)
+        with torch.no_grad():  # lambda and the logged means: no graph, one host transfer
+            lam, ent = _egh_stacked(
+                [out.unimodal_logits[m] for m in modalities],
+                self.beta,
+                self.eps,
+                self.clip_min,
+                self.clip_max,
+                self.suppress_only,
+            )
+            if active:
+                for m, w in zip(modalities, lam, strict=True):
+                    f = out.features[m]
+                    if isinstance(f, Tensor) and f.requires_grad:
+                        # the hook multiplies row i of d loss / d features[m] by lambda_i
+                        f.register_hook(w.to(dtype=f.dtype).view(-1, *([1] * (f.dim() - 1))).mul)
+            # batch means for the log, in Python (one host transfer; cheaper than more small ops)
+            rows = torch.cat((ent, lam)).tolist() if active else ent.tolist()
+        means = [sum(r) / len(r) for r in rows]
+        k = len(modalities)
+        self._coefficients = {f"entropy/{m}": e for m, e in zip(modalities, means[:k], strict=True)}
+        self._coefficients.update(
+            {f"lambda/{m}": v for m, v in zip(modalities, means[k:] if active else [1.0] * k, strict=True)}
         )
-        self._coefficients = {f"entropy/{m}": e for m, e in zip(modalities, ent_means, strict=True)}
-        self._coefficients.update({f"lambda/{m}": v for m, v in zip(modalities, lam_means, strict=True)})
 
 
 BALANCERS.register(

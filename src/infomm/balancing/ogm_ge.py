@@ -42,8 +42,12 @@ SCORE_SOURCES = ("partial", "heads")
 
 def ogm_scores(logits: Mapping[str, Tensor], y: Tensor) -> dict[str, float]:
     """``s^m``: the summed softmax probability of the true class under each modality's logits."""
-    idx = y.long().view(-1, 1)
-    return {m: float(torch.softmax(z.detach().double(), -1).gather(1, idx).sum()) for m, z in logits.items()}
+    names = list(logits)
+    with torch.no_grad():  # one stacked pass (M, n, C) and one host transfer: it runs every step
+        z = torch.stack([logits[m] for m in names]).double()
+        idx = y.long().view(1, -1, 1).expand(len(names), -1, 1)
+        s = torch.softmax(z, -1).gather(2, idx).sum((1, 2)).tolist()
+    return dict(zip(names, s, strict=True))
 
 
 def ogm_coefficients(
@@ -98,6 +102,8 @@ class OGMGE(Balancer):
         self.alpha, self.ge, self.smooth, self.score_from = float(alpha), bool(ge), bool(smooth), score_from
         self.seed = int(seed)
         self._generators: dict[torch.device, torch.Generator] = {}
+        # (device, dtype) -> (shapes, flat noise buffer, its per-tensor views, 1 / sqrt(n - 1)): _noise
+        self._buffers: dict[tuple[torch.device, torch.dtype], tuple[Any, Tensor, list[Tensor], Tensor]] = {}
 
     def state_dict(self) -> dict[str, Any]:
         """The noise generators' states, so a resumed run draws the same noise."""
@@ -128,23 +134,55 @@ class OGMGE(Balancer):
         )
         active = self.active(epoch)
         self._coefficients = {}
+        grads: list[Tensor] = []
+        coefs: list[float] = []
         for m, params in self.parameters.items():
             coef = k[m] if active else 1.0
             self._coefficients.update({f"k/{m}": coef, f"rho/{m}": rho[m]})
-            if not active:
-                continue
-            for p in params:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                if self.ge:  # std of the unscaled gradient, as in the official code; in place (no copies)
-                    std = g.std() + 1e-8 if g.numel() > 1 else torch.tensor(1e-8, dtype=g.dtype)
-                    noise = torch.randn(
-                        g.shape, generator=self._generator(g.device), device=g.device, dtype=g.dtype
-                    )
-                    g.mul_(coef).add_(noise.mul_(std))
-                else:
-                    g.mul_(coef)
+            if active:
+                found = [p.grad for p in params if p.grad is not None]
+                grads += found
+                coefs += [coef] * len(found)
+        if not grads:
+            return
+        # all tensors at once (foreach ops: one call each instead of a Python loop over parameters)
+        groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+        for i, g in enumerate(grads):
+            groups.setdefault((g.device, g.dtype), []).append(i)
+        for (device, _), idx in groups.items():
+            gs = [grads[i] for i in idx]
+            # the noise uses the unscaled gradient's std (official code), so it is drawn before k g
+            noise = self._noise(gs, device) if self.ge else None
+            scaled = [i for i in idx if coefs[i] != 1.0]  # k = 1: g * 1 is g, skip the pass
+            if scaled:
+                torch._foreach_mul_([grads[i] for i in scaled], [coefs[i] for i in scaled])
+            if noise is not None:  # g <- k g + std(g) * eps, eps ~ N(0, 1)
+                torch._foreach_addcmul_(gs, *noise)
+
+    def _noise(self, grads: list[Tensor], device: torch.device) -> tuple[list[Tensor], list[Tensor]]:
+        """``(eps, std)``: fresh ``eps ~ N(0, 1)`` shaped like each ``g``, and ``std(g) + 1e-8`` (0-dim).
+
+        ``std`` is the sample std (``torch.std``'s default, Bessel-corrected; 1e-8 alone for a
+        single element), computed in two passes as ``||g - mean(g)|| / sqrt(n - 1)``. The noise of
+        all tensors is one ``normal_`` over a flat buffer kept between steps (its memory, never its
+        values, is reused: every step draws all of it anew).
+        """
+        key, shapes = (device, grads[0].dtype), tuple(g.shape for g in grads)
+        cache = self._buffers.get(key)
+        if cache is None or cache[0] != shapes:
+            numels = [g.numel() for g in grads]
+            flat = torch.empty(sum(numels), device=device, dtype=grads[0].dtype)
+            views = [v.view(s) for v, s in zip(flat.split(numels), shapes, strict=True)]
+            scale = torch.tensor(
+                [(n - 1) ** -0.5 if n > 1 else 0.0 for n in numels], device=device, dtype=flat.dtype
+            )
+            cache = self._buffers[key] = (shapes, flat, views, scale)
+        _, flat, views, scale = cache
+        torch._foreach_copy_(views, grads)
+        torch._foreach_sub_(views, [g.mean() for g in grads])
+        std = torch.stack(torch._foreach_norm(views)).mul_(scale).add_(1e-8)
+        flat.normal_(generator=self._generator(device))
+        return views, list(std.unbind())
 
 
 BALANCERS.register(

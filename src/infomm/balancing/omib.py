@@ -58,7 +58,7 @@ import torch.nn.functional as TF
 from torch import Tensor, nn
 
 from infomm.balancing.base import BALANCERS, Balancer
-from infomm.functional.omib import beta_upper_bound, gaussian_kl, omib_r, omib_r_from_logits
+from infomm.functional.omib import beta_upper_bound, expected_prediction_kls, gaussian_kl, omib_r
 from infomm.interface import InputError, MultimodalOutput
 
 #: initial bias of the log-variances (sigma ~ 0.14): with log sigma^2 = 0 the code starts as unit
@@ -266,9 +266,13 @@ class OMIB(Balancer):
     def dynamic_r(self, out: MultimodalOutput) -> float:
         """r of this batch (Eq. 11), through the EMA of the two expected KLs when ``r_momentum > 0``."""
         m1, m2 = self.modalities or list(out.unimodal_logits)
-        r, k1, k2 = omib_r_from_logits(out.unimodal_logits[m1], out.unimodal_logits[m2], out.logits)
+        return self._r(torch.stack((out.unimodal_logits[m1], out.unimodal_logits[m2], out.logits)))
+
+    def _r(self, logits: Tensor) -> float:
+        """:meth:`dynamic_r` from the stacked logits (3, n, C): head 1, head 2, fused."""
+        k1, k2 = expected_prediction_kls(logits)
         if self.r_momentum == 0:
-            return r
+            return omib_r(k1, k2)
         a = self.r_momentum
         self._ema = (
             (k1, k2)
@@ -278,20 +282,32 @@ class OMIB(Balancer):
         return omib_r(*self._ema)
 
     def objective(self, out: MultimodalOutput, y: Tensor, epoch: int) -> tuple[Tensor, dict[str, float]]:
-        """Warm-up: sum of the heads' CEs; then fused CE + beta (KL_1 + r KL_2) + weighted head CEs."""
+        """Warm-up: sum of the heads' CEs; then fused CE + beta (KL_1 + r KL_2) + weighted head CEs.
+
+        Both KLs come from one stacked pass when the codes have the same size, r from one stacked
+        pass over the three predictions, and the logged floats from one host transfer.
+        """
         names = self.modalities or _two(out.unimodal_logits, "the model output")
-        kl = {m: gaussian_kl(out.extras["mu"][m], out.extras["logvar"][m]).mean() for m in names}
-        ce = {m: TF.cross_entropy(out.unimodal_logits[m], y) for m in names}
-        parts = {f"loss/{m}": float(ce[m].detach()) for m in names}
-        if not self.active(epoch):  # warm-up stage
-            r, total = 1.0, ce[names[0]] + ce[names[1]]
+        mu, logvar, heads = out.extras["mu"], out.extras["logvar"], out.unimodal_logits
+        if mu[names[0]].shape == mu[names[1]].shape:  # (2, n, k) -> per-sample KL (2, n) -> (2,)
+            kl = gaussian_kl(torch.stack([mu[m] for m in names]), torch.stack([logvar[m] for m in names]))
+            kl = kl.mean(dim=-1)
         else:
-            r = self.dynamic_r(out)
-            fused = TF.cross_entropy(out.logits, y)
-            parts["loss/fused"] = float(fused.detach())
-            total = fused + self.beta * (kl[names[0]] + r * kl[names[1]])
-            total = total + self.unimodal_weight * (ce[names[0]] + ce[names[1]])
-        self._coefficients = {"r": r, "beta": self.beta} | {f"kl/{m}": float(kl[m].detach()) for m in names}
+            kl = torch.stack([gaussian_kl(mu[m], logvar[m]).mean() for m in names])
+        ce = [TF.cross_entropy(heads[m], y) for m in names]
+        if not self.active(epoch):  # warm-up stage: no KL, no fused loss in the graph
+            r, total = 1.0, ce[0] + ce[1]
+        else:
+            r = self._r(torch.stack((heads[names[0]], heads[names[1]], out.logits)))
+            ce.append(TF.cross_entropy(out.logits, y))
+            total = ce[2] + self.beta * (kl[0] + r * kl[1]) + self.unimodal_weight * (ce[0] + ce[1])
+        with torch.no_grad():
+            logged = torch.cat((torch.stack(ce), kl)).tolist()  # CE_1, CE_2[, CE_fused], KL_1, KL_2
+        parts = {f"loss/{m}": v for m, v in zip(names, logged, strict=False)}
+        if len(ce) == 3:
+            parts["loss/fused"] = logged[2]
+        self._coefficients = {"r": r, "beta": self.beta}
+        self._coefficients |= {f"kl/{m}": v for m, v in zip(names, logged[-2:], strict=True)}
         return total, parts
 
 

@@ -82,11 +82,34 @@ def omib_r(kl_1: float, kl_2: float) -> float:
     return 1.0 - math.tanh(math.log(kl_2) - math.log(kl_1))
 
 
+def expected_prediction_kls(logits: Tensor) -> list[float]:
+    """``[E KL(p_m || p_fused) for m < M]``: batch means of :func:`prediction_kl`, in float64, no gradient.
+
+    Args:
+        logits: stacked logits (M + 1, n, C), the M unimodal predictions first and the fused one
+            last. (One stacked pass and one host transfer: OMIB calls this every step.)
+
+    Example:
+        >>> z = torch.tensor([[[1.0, 0.0]], [[0.0, 0.0]], [[0.0, 0.0]]])
+        >>> [round(k, 6) for k in expected_prediction_kls(z)]  # ln 2 - H(softmax(1, 0)), then 0
+        [0.110944, 0.0]
+    """
+    if logits.dim() != 3 or logits.shape[0] < 2:
+        raise InputError(f"logits has shape {tuple(logits.shape)}; expected (M + 1, n, C) with M >= 1.")
+    with torch.no_grad():
+        ls = torch.log_softmax(logits.detach().double(), dim=-1)
+        lp, lq = ls[:-1], ls[-1]
+        # prediction_kl per sample, then its batch mean: one sum over (n, C), divided by n on the host
+        n = logits.shape[1]
+        return [k / n for k in (lp.exp() * (lp - lq)).sum(dim=(1, 2)).tolist()]
+
+
 def omib_r_from_logits(unimodal_1: Tensor, unimodal_2: Tensor, fused: Tensor) -> tuple[float, float, float]:
     """``(r, E KL_1, E KL_2)`` of one batch: Eq. 11 with batch means of the per-sample KLs."""
-    with torch.no_grad():
-        k1 = float(prediction_kl(unimodal_1.double(), fused.double()).mean())
-        k2 = float(prediction_kl(unimodal_2.double(), fused.double()).mean())
+    shapes = {tuple(unimodal_1.shape), tuple(unimodal_2.shape), tuple(fused.shape)}
+    if len(shapes) != 1:
+        raise InputError(f"logits have shapes {sorted(shapes)}; the three must match (n, C).")
+    k1, k2 = expected_prediction_kls(torch.stack((unimodal_1, unimodal_2, fused)))
     return omib_r(k1, k2), k1, k2
 
 
