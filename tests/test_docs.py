@@ -32,7 +32,7 @@ from infomm.cli.main import main
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 GUIDES = sorted(DOCS.glob("*.md"))
 #: guides that must hold runnable examples (design.md is a map, not a tutorial)
-TUTORIALS = ("estimators.md", "data.md", "cli.md", "interactions.md", "training.md")
+TUTORIALS = ("estimators.md", "data.md", "cli.md", "interactions.md", "training.md", "compression.md")
 DOC_TMP = "/tmp/infomm-docs"
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", flags=re.S | re.M)
 #: the keys of `infomm mi --json` / `infomm entropy --json` (the contract in docs/cli.md)

@@ -209,7 +209,7 @@ def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
-    from infomm.cli import codebook, commands, pid, train  # noqa: F401  (register every subcommand)
+    from infomm.cli import codebook, commands, compress, pid, train  # noqa: F401  (register every subcommand)
 
     exit_types, usage_types, abort_types = _click_exceptions()
     try:

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -44,7 +43,13 @@ from infomm.codebook.model import CodebookConfig, CodebookModel
 from infomm.data.sequences import PairedSequences
 from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
-from infomm.training.engine import EpochSampler, make_trainer, quiet_lightning, read_checkpoint
+from infomm.training.engine import (
+    EpochSampler,
+    epoch_files_callback,
+    make_trainer,
+    quiet_lightning,
+    read_checkpoint,
+)
 
 MODEL_FILE = "model.pt"
 FORMAT = "infomm-codebook-1"
@@ -185,20 +190,6 @@ def _module_class() -> type:
     return _Module
 
 
-def _callback(out_dir: Path) -> Any:
-    import lightning.pytorch as L
-
-    class _AtomicFiles(L.Callback):
-        def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
-            module.close_epoch()
-            atomic.write_json(out_dir / "metrics.json", {"format": FORMAT, "history": module.history})
-            tmp = out_dir / f".last.ckpt.{os.getpid()}.tmp"
-            trainer.save_checkpoint(tmp)
-            os.replace(tmp, out_dir / "last.ckpt")
-
-    return _AtomicFiles()
-
-
 def _check_checkpoint(path: Path, cfg: CodebookConfig, dims: Mapping[str, int]) -> None:
     state = read_checkpoint(path)
     if state.get("infomm_format") != FORMAT:
@@ -245,7 +236,7 @@ def _train_one(
             devices=cfg.devices,
             strategy=cfg.strategy,
             progress=cfg.progress,
-            callbacks=[_callback(out)],
+            callbacks=[epoch_files_callback(out, {"format": FORMAT})],
             limit_val_batches=0,
         )
         trainer.fit(module, loader, ckpt_path=ckpt_path)

@@ -12,15 +12,39 @@ The coding core:
   shapes, stream lengths, checksum);
 - :mod:`infomm.compression.operational`: operational mutual information, the bits conditional
   coding saves, with a bootstrap interval.
+
+The codec :class:`DepthVideoCodec` (:mod:`~infomm.compression.model`), its training
+(:func:`fit_codec`), evaluation (:mod:`~infomm.compression.evaluate`), RD sweeps and BD-rates
+(:mod:`~infomm.compression.sweep`, :mod:`~infomm.compression.rd`), and deep JSCC over noisy
+channels (:class:`DepthVideoJSCC`, :mod:`~infomm.compression.channels`).
 """
 
 from infomm.compression.bitstream import BitstreamHeader, pack, unpack, weights_hash
 from infomm.compression.entropy_models import FactorizedDensity, GaussianConditional, GaussianMarginal
+from infomm.compression.jscc import DepthVideoJSCC, JSCCConfig
+from infomm.compression.jscc_eval import digital_reference, evaluate_jscc
+from infomm.compression.jscc_training import fit_jscc, load_jscc
 from infomm.compression.latent_codecs import ConditionalLatentCodec, GaussianParams, SeparateLatentCodec
+from infomm.compression.model import CodecConfig, DepthVideoCodec
 from infomm.compression.operational import OperationalMI, gaussian_toy_latents, operational_mi
+from infomm.compression.rd import bd_rate
+from infomm.compression.sweep import rd_sweep
+from infomm.compression.training import fit_codec, load_codec
 
 __all__ = [
     "BitstreamHeader",
+    "CodecConfig",
+    "DepthVideoCodec",
+    "DepthVideoJSCC",
+    "JSCCConfig",
+    "bd_rate",
+    "digital_reference",
+    "evaluate_jscc",
+    "fit_codec",
+    "fit_jscc",
+    "load_codec",
+    "load_jscc",
+    "rd_sweep",
     "ConditionalLatentCodec",
     "FactorizedDensity",
     "GaussianConditional",

@@ -15,6 +15,9 @@ from infomm.data.gates import GATES, EmbeddedGate, gate_joint, sample_gate
 from infomm.data.io import load_array
 from infomm.data.multibench import load_multibench
 from infomm.data.paired_sequences import avdigit_strings, synthetic_paired_sequences
+from infomm.data.rgbd import RGBDClip, motorcycle_frame
+from infomm.data.rgbd_io import load_rgbd_folder, read_depth_png, read_rgb, write_depth_png, write_rgb_png
+from infomm.data.rgbd_synthetic import FACTORS, SyntheticRGBD, render_rgbd, synthetic_rgbd
 from infomm.data.sequences import PairedSequences
 from infomm.data.tasks import (
     TASKS,
@@ -72,4 +75,15 @@ __all__ = [
     "transformed",
     "uniform_cube_entropy_task",
     "speech_pool",
+    "RGBDClip",
+    "motorcycle_frame",
+    "load_rgbd_folder",
+    "read_depth_png",
+    "read_rgb",
+    "write_depth_png",
+    "write_rgb_png",
+    "FACTORS",
+    "SyntheticRGBD",
+    "render_rgbd",
+    "synthetic_rgbd",
 ]

@@ -306,21 +306,20 @@ def evaluate_batch(
     return stats
 
 
-class _AtomicFiles:
-    """Lightning callback: metrics.json and last.ckpt written atomically after every epoch."""
+def epoch_files_callback(out_dir: Path, header: Mapping[str, Any]) -> Any:
+    """Lightning callback: ``metrics.json`` (``header`` + the module's ``history``) and ``last.ckpt``
+    written atomically after every epoch. The module provides ``close_epoch()`` and ``history``."""
+    import lightning.pytorch as L
 
-    def __new__(cls, out_dir: Path, method: str) -> Any:
-        import lightning.pytorch as L
+    class _AtomicFiles(L.Callback):
+        def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
+            module.close_epoch()  # callbacks run before the module's own hook
+            atomic.write_json(out_dir / "metrics.json", {**header, "history": module.history})
+            tmp = out_dir / f".last.ckpt.{os.getpid()}.tmp"
+            trainer.save_checkpoint(tmp)
+            os.replace(tmp, out_dir / "last.ckpt")
 
-        class _Cb(L.Callback):
-            def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
-                module.close_epoch()  # callbacks run before the module's own hook
-                atomic.write_json(out_dir / "metrics.json", {"method": method, "history": module.history})
-                tmp = out_dir / f".last.ckpt.{os.getpid()}.tmp"
-                trainer.save_checkpoint(tmp)
-                os.replace(tmp, out_dir / "last.ckpt")
-
-        return _Cb()
+    return _AtomicFiles()
 
 
 def _prepare(dataset: Any, cfg: TrainConfig) -> tuple[dict[str, Tensor], Tensor, tuple[np.ndarray, ...]]:
@@ -397,7 +396,7 @@ def train(
                 strategy=cfg.strategy,
                 num_nodes=cfg.num_nodes,
                 progress=cfg.progress,
-                callbacks=[_AtomicFiles(out, name)],
+                callbacks=[epoch_files_callback(out, {"method": name})],
                 deterministic=True,
             )
             trainer.fit(module, loader(tr, True), loader(val, False), ckpt_path=ckpt_path)

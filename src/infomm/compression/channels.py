@@ -1,0 +1,126 @@
+"""Noisy channels for joint source-channel coding (JSCC), and the digital reference.
+
+Two settings, never mixed in one number:
+
+- **analog symbols** (deep JSCC): the encoder's real outputs, ``k`` per item, are paired into
+  ``k / 2`` complex channel uses, scaled to unit average power (:func:`normalize_power`) and sent
+  through :class:`AWGN` or :class:`RayleighBlock`; the bandwidth ratio is channel uses per source
+  sample, ``(k / 2) / n``.
+- **digital bits**: a separate source codec's bits through an ideal capacity-achieving channel
+  code: at most ``(k / 2) log2(1 + SNR)`` bits per item (:func:`capacity_bits`), i.e.
+  :func:`capacity_bpp` bits per pixel. The project's own separate codec at that rate is the
+  *digital separation reference* every JSCC curve is drawn beside.
+
+References:
+    Bourtsoulatze, Kurka, Gunduz (2019), "Deep Joint Source-Channel Coding for Wireless Image
+    Transmission", IEEE TCCN: Sec. II (power constraint ``(1/k) ||z||^2 <= P``, AWGN and slow
+    Rayleigh fading ``y = h z + n``, bandwidth ratio ``k / n``), Sec. IV (the capacity reference).
+    Xu, Ai, Chen, Wang, Chen, Yang (2021), "Wireless Image Transmission Using Deep Source Channel
+    Coding With Attention Modules" (ADJSCC), IEEE TCSVT: one model for a range of SNRs, with the SNR
+    as an input (:mod:`infomm.compression.jscc`).
+
+Example:
+    >>> import torch
+    >>> z = normalize_power(torch.randn(2, 64) * 5)
+    >>> [round(float(p), 4) for p in z.pow(2).mean(1)]
+    [1.0, 1.0]
+    >>> round(capacity_bpp(10.0, 1 / 12), 4)  # 3 (k/n) log2(1 + 10) for an RGB image
+    0.8649
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from infomm.interface import InputError
+
+
+def snr_linear(snr_db: float | Tensor) -> float | Tensor:
+    """``10^(snr_db / 10)``."""
+    return 10.0 ** (snr_db / 10.0)
+
+
+def normalize_power(z: Tensor) -> Tensor:
+    """Scale each item (row of the flattened tensor) to unit average power per real symbol.
+
+    With real symbols paired into complex ones this is unit power per complex channel use split
+    evenly: ``E|x|^2 = 2`` per complex use would double-count, so the pair (a, b) carries
+    ``(a^2 + b^2) / 2 = 1`` on average, the convention of Bourtsoulatze et al. Sec. II.
+    """
+    flat = z.flatten(1)
+    power = flat.pow(2).mean(1, keepdim=True).clamp_min(1e-12)
+    return (flat / power.sqrt()).view_as(z)
+
+
+def _check_even(z: Tensor) -> None:
+    if z.flatten(1).shape[1] % 2:
+        raise InputError(
+            f"channel input of {z.flatten(1).shape[1]} real symbols per item; pair them: use an even count"
+        )
+
+
+def _noise_std(snr_db: float | Tensor, z: Tensor) -> Tensor:
+    snr = torch.as_tensor(snr_db, dtype=z.dtype, device=z.device)
+    snr = snr.view(-1, *([1] * (z.dim() - 1))) if snr.dim() else snr
+    return torch.sqrt(10.0 ** (-snr / 10.0))  # per real symbol: signal power 1, noise power 1 / SNR
+
+
+class AWGN:
+    """``y = x + n``, ``n ~ N(0, 1 / SNR)`` per real symbol (unit-power input).
+
+    ``snr_db`` is a float or a (B,) tensor (one SNR per item: SNR-conditioned training).
+    """
+
+    def __call__(self, z: Tensor, snr_db: float | Tensor, generator: torch.Generator | None = None) -> Tensor:
+        noise = torch.randn(z.shape, generator=generator, dtype=z.dtype, device=z.device)
+        return z + _noise_std(snr_db, z) * noise
+
+
+class RayleighBlock:
+    """Block (slow) Rayleigh fading: one ``h ~ CN(0, 1)`` per item, ``y = h x + n`` on complex pairs.
+
+    Args:
+        csi: the receiver knows ``h`` and equalises with the MMSE weight
+            ``conj(h) / (|h|^2 + 1 / SNR)``; without it the decoder gets ``y`` as received and must
+            cope with the unknown gain and phase itself.
+    """
+
+    def __init__(self, csi: bool = True):
+        self.csi = csi
+
+    def __call__(self, z: Tensor, snr_db: float | Tensor, generator: torch.Generator | None = None) -> Tensor:
+        _check_even(z)
+        b = z.shape[0]
+        flat = z.flatten(1)
+        x = torch.complex(flat[:, 0::2], flat[:, 1::2])
+        g = torch.randn(b, 4, generator=generator, dtype=z.dtype, device=z.device) / math.sqrt(2.0)
+        h = torch.complex(g[:, 0], g[:, 1])[:, None]
+        std = _noise_std(snr_db, flat)
+        std = std.view(-1, 1) if std.dim() else std
+        n = torch.complex(
+            torch.randn(x.shape, generator=generator, dtype=z.dtype, device=z.device),
+            torch.randn(x.shape, generator=generator, dtype=z.dtype, device=z.device),
+        )
+        y = h * x + std * n  # real and imaginary parts each carry noise power 1 / SNR
+        if self.csi:
+            y = y * h.conj() / (h.abs() ** 2 + std**2)
+        out = torch.stack([y.real, y.imag], dim=2).flatten(1)
+        return out.view_as(z)
+
+
+def capacity_bits(snr_db: float, channel_uses: float) -> float:
+    """Shannon capacity of ``channel_uses`` complex AWGN uses at unit power: ``uses * log2(1 + SNR)``."""
+    return channel_uses * math.log2(1.0 + float(snr_linear(snr_db)))
+
+
+def capacity_bpp(snr_db: float, bandwidth_ratio: float, samples_per_pixel: int = 3) -> float:
+    """Bits per pixel an ideal channel code carries: ``samples_per_pixel * (k/n) * log2(1 + SNR)``,
+    with ``k/n`` complex channel uses per source sample (3 samples per RGB pixel, 4 per RGB-D)."""
+    if not bandwidth_ratio > 0:
+        raise InputError(
+            f"bandwidth_ratio={bandwidth_ratio}: must be positive (channel uses per source sample)"
+        )
+    return samples_per_pixel * bandwidth_ratio * math.log2(1.0 + float(snr_linear(snr_db)))

@@ -1,0 +1,293 @@
+"""``DepthVideoCodec``: RGB and depth coded together through a shared and two private latents.
+
+::
+
+    rgb (B,3,H,W) --g_a^rgb--> y_v --+                         +--> p_v --+
+                                     |--> JointLatentFusion ---|--> s ----|--> latent codec --> (s_hat, p_v_hat, p_d_hat)
+    depth (B,2,H,W) --g_a^d--> y_d --+   (1x1 convs)           +--> p_d --+   (conditional or separate)
+    (depth / depth_max, valid mask)
+    g_s^rgb(s_hat ++ p_v_hat) -> rgb_hat        g_s^d(s_hat ++ p_d_hat) -> depth_hat (metres)
+
+The analysis transforms are four stride-2 convolutions with GDN (16x downsampling), the synthesis
+transforms four transposed convolutions with inverse GDN (Balle, Laparra, Simoncelli 2016,
+"Density Modeling of Images using a Generalized Normalization Transformation", ICLR, Eq. 5-6;
+the architecture of Balle et al. 2018, Fig. 4, at a CPU-friendly width). The fusion pools both
+modalities' latents into ``s`` and projects each modality's own latent into its private part.
+With ``conditional=True`` the private latents are coded given ``s_hat`` (the joint codec); with
+``False`` every latent has its own marginal model (the separate-coding baseline, same backbone).
+
+GDN is written here (a dozen lines) because CompressAI, which has it, is not a dependency
+(installing it replaces the CPU torch and pins numpy<2).
+
+Example:
+    >>> import torch
+    >>> model = DepthVideoCodec(CodecConfig(channels=8, shared=4, private=2)).eval()
+    >>> model.update()
+    >>> rgb, depth = torch.rand(1, 3, 32, 32), 1 + torch.rand(1, 1, 32, 32)
+    >>> out = model(rgb, depth)
+    >>> sorted(out.bpp)
+    ['depth', 'rgb', 'shared', 'total']
+    >>> frame = model.decompress(model.compress(rgb, depth))
+    >>> torch.equal(frame["rgb"], out.rgb) and torch.equal(frame["depth"], out.depth)
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from infomm.compression.bitstream import pack, unpack, weights_hash
+from infomm.compression.latent_codecs import (
+    SHARED,
+    ConditionalLatentCodec,
+    SeparateLatentCodec,
+    SharedPrivateCodec,
+    eval_mode,
+)
+from infomm.interface import CompressedLatents, InputError
+from infomm.validation import check_int_range
+
+MODALITIES = ("depth", "rgb")
+DOWNSAMPLING = 16
+
+
+@dataclass
+class CodecConfig:
+    """Architecture of a :class:`DepthVideoCodec`.
+
+    Attributes:
+        channels: width N of the transforms.
+        shared, private: channels of ``s`` and of each private latent.
+        conditional: code the private latents given ``s_hat`` (``False``: the separate baseline).
+        depth_max_m: depth that maps to 1.0 at the input (metres).
+    """
+
+    channels: int = 48
+    shared: int = 32
+    private: int = 16
+    conditional: bool = True
+    depth_max_m: float = 10.0
+
+    def validate(self) -> None:
+        for name in ("channels", "shared", "private"):
+            check_int_range(getattr(self, name), name, 1, 4096)
+        if not self.depth_max_m > 0:
+            raise InputError(f"depth_max_m={self.depth_max_m}: must be positive (metres)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def model_id(self) -> str:
+        kind = "joint" if self.conditional else "separate"
+        return f"dvc-{kind}-{self.channels}-{self.shared}-{self.private}"
+
+
+class GDN(nn.Module):
+    """Generalized divisive normalization ``y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2)``
+    (Balle et al. 2016, Eq. 5); ``inverse=True`` multiplies instead (their Eq. 6 approximation).
+    beta and gamma are kept positive by squaring reparametrised values."""
+
+    def __init__(self, channels: int, inverse: bool = False):
+        super().__init__()
+        self.inverse = inverse
+        self.beta = nn.Parameter(torch.ones(channels))
+        self.gamma = nn.Parameter(0.1 * torch.eye(channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        c = x.shape[1]
+        gamma = (self.gamma**2).view(c, c, 1, 1)
+        norm = torch.sqrt(F.conv2d(x * x, gamma, self.beta**2 + 1e-6))
+        return x * norm if self.inverse else x / norm
+
+
+def _analysis(c_in: int, n: int, c_out: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate([(c_in, n), (n, n), (n, n), (n, c_out)]):
+        layers.append(nn.Conv2d(a, b, 5, stride=2, padding=2))
+        if i < 3:
+            layers.append(GDN(b))
+    return nn.Sequential(*layers)
+
+
+def _synthesis(c_in: int, n: int, c_out: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate([(c_in, n), (n, n), (n, n), (n, c_out)]):
+        layers.append(nn.ConvTranspose2d(a, b, 5, stride=2, padding=2, output_padding=1))
+        if i < 3:
+            layers.append(GDN(b, inverse=True))
+    return nn.Sequential(*layers)
+
+
+class JointLatentFusion(nn.Module):
+    """``s = f(y_v ++ y_d)`` (two 1x1 convs), ``p_m = h_m(y_m)`` (a 1x1 conv per modality)."""
+
+    def __init__(self, latent: int, shared: int, private: int):
+        super().__init__()
+        self.shared = nn.Sequential(nn.Conv2d(2 * latent, latent, 1), nn.GELU(), nn.Conv2d(latent, shared, 1))
+        self.private = nn.ModuleDict({m: nn.Conv2d(latent, private, 1) for m in MODALITIES})
+
+    def forward(self, y: dict[str, Tensor]) -> dict[str, Tensor]:
+        out = {SHARED: self.shared(torch.cat([y[m] for m in MODALITIES], dim=1))}
+        out.update({m: self.private[m](y[m]) for m in MODALITIES})
+        return out
+
+
+@dataclass
+class CodecOutput:
+    """What :meth:`DepthVideoCodec.forward` returns.
+
+    Attributes:
+        rgb: reconstruction in [0, 1] (clamped in eval), (B, 3, H, W).
+        depth: reconstruction in metres, (B, 1, H, W).
+        bits: latent name -> estimated bits per item (B,).
+        bpp: ``rgb`` / ``depth`` (private latents), ``shared`` and ``total``, mean bits per pixel.
+        likelihoods: latent name -> per-element likelihoods.
+    """
+
+    rgb: Tensor
+    depth: Tensor
+    bits: dict[str, Tensor]
+    bpp: dict[str, Tensor]
+    likelihoods: dict[str, Tensor] = field(repr=False)
+
+
+def check_frames(rgb: Tensor, depth: Tensor) -> tuple[int, int]:
+    """(H, W) of a batch of RGB (B, 3, H, W) in [0, 1] and depth (B, 1, H, W) in metres."""
+    if rgb.dim() != 4 or rgb.shape[1] != 3:
+        raise InputError(f"rgb: shape {tuple(rgb.shape)}; expected (B, 3, H, W) with values in [0, 1]")
+    if depth.dim() != 4 or depth.shape[1] != 1:
+        raise InputError(f"depth: shape {tuple(depth.shape)}; expected (B, 1, H, W) in metres")
+    if rgb.shape[0] != depth.shape[0] or rgb.shape[2:] != depth.shape[2:]:
+        raise InputError(
+            f"rgb {tuple(rgb.shape)} and depth {tuple(depth.shape)} differ in batch or size; pass aligned frames"
+        )
+    h, w = int(rgb.shape[2]), int(rgb.shape[3])
+    if h % DOWNSAMPLING or w % DOWNSAMPLING:
+        raise InputError(
+            f"frame size {h}x{w}: height and width must be multiples of {DOWNSAMPLING}; crop or pad"
+        )
+    if not (torch.isfinite(rgb).all() and torch.isfinite(depth).all()):
+        raise InputError("rgb / depth contain NaN or inf; mark missing depth as 0 (invalid) instead")
+    return h, w
+
+
+def normalized_inputs(rgb: Tensor, depth: Tensor, depth_max_m: float) -> dict[str, Tensor]:
+    """The transforms' inputs: ``rgb - 0.5`` (B, 3, H, W) and ``[(d / d_max - 0.5) * valid, valid]``
+    (B, 2, H, W) with ``valid = depth > 0``."""
+    valid = (depth > 0).to(depth.dtype)
+    scaled = (depth / depth_max_m - 0.5) * valid
+    return {"rgb": rgb - 0.5, "depth": torch.cat([scaled, valid], dim=1)}
+
+
+class DepthVideoCodec(nn.Module):
+    """The joint RGB + depth codec (or, with ``conditional=False``, its separate baseline)."""
+
+    def __init__(self, config: CodecConfig | None = None):
+        super().__init__()
+        self.config = cfg = config or CodecConfig()
+        cfg.validate()
+        n = cfg.channels
+        self.analysis = nn.ModuleDict({"rgb": _analysis(3, n, n), "depth": _analysis(2, n, n)})
+        self.fusion = JointLatentFusion(n, cfg.shared, cfg.private)
+        private = {m: cfg.private for m in MODALITIES}
+        self.latent_codec: SharedPrivateCodec = (
+            ConditionalLatentCodec(cfg.shared, private)
+            if cfg.conditional
+            else SeparateLatentCodec(cfg.shared, private)
+        )
+        self.synthesis = nn.ModuleDict(
+            {
+                "rgb": _synthesis(cfg.shared + cfg.private, n, 3),
+                "depth": _synthesis(cfg.shared + cfg.private, n, 1),
+            }
+        )
+
+    def encode_latents(self, rgb: Tensor, depth: Tensor) -> dict[str, Tensor]:
+        """The continuous latents ``{shared, depth, rgb}`` of a batch of frames."""
+        x = normalized_inputs(rgb, depth, self.config.depth_max_m)
+        return self.fusion({m: self.analysis[m](x[m]) for m in MODALITIES})
+
+    def decode_latents(self, y_hat: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """(rgb in [0, 1] (clamped in eval), depth in metres) from quantized latents."""
+        s = y_hat[SHARED]
+        rgb = self.synthesis["rgb"](torch.cat([s, y_hat["rgb"]], dim=1)) + 0.5
+        depth = (
+            self.synthesis["depth"](torch.cat([s, y_hat["depth"]], dim=1)) + 0.5
+        ) * self.config.depth_max_m
+        if not self.training:
+            rgb, depth = rgb.clamp(0.0, 1.0), depth.clamp_min(0.0)
+        return rgb, depth
+
+    def forward(self, rgb: Tensor, depth: Tensor) -> CodecOutput:
+        h, w = check_frames(rgb, depth)
+        out = self.latent_codec(self.encode_latents(rgb, depth))
+        rgb_hat, depth_hat = self.decode_latents(out.y_hat)
+        bits = out.bits()
+        bpp = {k: v.mean() / (h * w) for k, v in bits.items()}
+        named = {"shared": bpp[SHARED], "rgb": bpp["rgb"], "depth": bpp["depth"]}
+        named["total"] = sum(bpp.values(), torch.zeros(()))
+        return CodecOutput(rgb_hat, depth_hat, bits, named, out.likelihoods)
+
+    def update(self) -> None:
+        """Freeze the entropy models' tables (after training, before coding)."""
+        self.latent_codec.update()
+
+    def compress(self, rgb: Tensor, depth: Tensor) -> bytes:
+        """One frame (batch of 1, any size) -> a self-describing file (:mod:`~infomm.compression.bitstream`).
+
+        A size that is not a multiple of 16 is padded by edge replication (invalid depth stays
+        invalid) and cropped back by :meth:`decompress`; the file stores the original size.
+        """
+        if rgb.dim() != 4 or rgb.shape[0] != 1:
+            raise InputError(
+                f"compress codes one frame at a time: rgb of shape {tuple(rgb.shape)}, expected (1, 3, H, W)"
+            )
+        h, w = int(rgb.shape[2]), int(rgb.shape[3])
+        rgb_p, depth_p = pad_frames(rgb, depth)
+        check_frames(rgb_p, depth_p)
+        with eval_mode(self):
+            comp = self.latent_codec.compress(self.encode_latents(rgb_p, depth_p))
+        streams = [comp.strings[k][0] for k in self.latent_codec.names]
+        return pack(self.config.model_id, weights_hash(self), (h, w), streams)
+
+    def decompress(self, data: bytes, source: str = "the file") -> dict[str, Tensor]:
+        """A file from :meth:`compress` -> ``{"rgb": (1, 3, H, W) in [0, 1], "depth": (1, 1, H, W) m}``."""
+        header, streams = unpack(
+            data, model_id=self.config.model_id, weights=weights_hash(self), source=source
+        )
+        names = self.latent_codec.names
+        if len(header.shape) != 2 or len(streams) != len(names):
+            raise InputError(
+                f"{source} has {len(streams)} streams / shape {header.shape}; this model writes {names}"
+            )
+        h, w = header.shape
+        ph, pw = _padded(h), _padded(w)
+        comp = CompressedLatents(
+            {k: [s] for k, s in zip(names, streams, strict=True)}, (ph // DOWNSAMPLING, pw // DOWNSAMPLING)
+        )
+        with eval_mode(self):
+            rgb, depth = self.decode_latents(self.latent_codec.decompress(comp))
+        return {"rgb": rgb[..., :h, :w], "depth": depth[..., :h, :w]}
+
+
+def _padded(n: int) -> int:
+    return -(-n // DOWNSAMPLING) * DOWNSAMPLING
+
+
+def pad_frames(rgb: Tensor, depth: Tensor) -> tuple[Tensor, Tensor]:
+    """Pad (B, C, H, W) frames on the bottom / right to multiples of 16 by edge replication."""
+    if rgb.dim() != 4 or depth.dim() != 4:
+        raise InputError(
+            f"rgb {tuple(rgb.shape)} / depth {tuple(depth.shape)}: expected (B, C, H, W) tensors"
+        )
+    h, w = rgb.shape[2], rgb.shape[3]
+    pad = (0, _padded(w) - w, 0, _padded(h) - h)
+    if pad == (0, 0, 0, 0):
+        return rgb, depth
+    return F.pad(rgb, pad, mode="replicate"), F.pad(depth, pad, mode="replicate")
