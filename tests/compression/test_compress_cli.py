@@ -149,3 +149,32 @@ def test_training_resumes_to_the_uninterrupted_result(tmp_path):
     a, b = whole.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [h["loss"] for h in whole.history] == [h["loss"] for h in resumed.history]
+
+
+def test_jscc_fit_and_eval_through_the_cli(tmp_path, capsys):
+    torch.set_num_threads(1)
+    run = tmp_path / "jscc"
+    args = [
+        "compress",
+        "fit",
+        "--channel",
+        "awgn",
+        "--snr",
+        "0:20",
+        "--clips",
+        "8",
+        "--frames",
+        "2",
+        "--size",
+        "32",
+    ]
+    tiny = ["-o", "channels=8", "-o", "batch_size=4", "-o", "bandwidth_ratio=0.015625"]
+    assert main([*args, "--epochs", "2", *tiny, "--out", str(run), "--json"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert [r["snr_db"] for r in fitted["channels"]["awgn"]] == [0, 5, 10, 15, 20]
+    assert main(["compress", "eval", str(run), "--snr", "0,20", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    rows = res["channels"]["awgn"]
+    assert [r["snr_db"] for r in rows] == [0.0, 20.0]
+    assert rows[1]["psnr_rgb"] >= rows[0]["psnr_rgb"] - 0.5  # more SNR never costs much (2 epochs)
+    assert main(["compress", "fit", "--channel", "awgn", "--snr", "0-20", "--out", str(tmp_path / "x")]) == 2

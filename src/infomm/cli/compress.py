@@ -49,6 +49,11 @@ def load_frames(data: str, *, clips: int = 128, frames: int = 4, size: int = 64,
     )
 
 
+def _is_jscc(run_dir: Path) -> bool:
+    result = run_dir / "result.json"
+    return result.exists() and json.loads(result.read_text()).get("format") == "infomm-jscc-1"
+
+
 def _run(run_dir: Path) -> Path:
     if not (run_dir / "model.pt").exists():
         raise InputError(
@@ -71,6 +76,17 @@ def fit_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the data, the split and the training."),
     baseline: bool = typer.Option(
         True, "--baseline/--no-baseline", help="Also train the separate-coding baseline."
+    ),
+    channel: str | None = typer.Option(
+        None,
+        "--channel",
+        help="awgn or rayleigh: train the deep JSCC model (analog symbols) instead of the codec.",
+    ),
+    snr: str = typer.Option(
+        "0:20", "--snr", help="JSCC training SNR range A:B in dB (one SNR-conditioned model)."
+    ),
+    csi: bool = typer.Option(
+        True, "--csi/--no-csi", help="JSCC over Rayleigh: channel state known at the receiver."
     ),
     option: list[str] | None = typer.Option(
         None, "--option", "-o", help="Config field KEY=VALUE (repeatable)."
@@ -102,6 +118,9 @@ def fit_command(
     atomic.write_json(
         out_dir / DATA_FILE, {"data": data, "clips": clips, "frames": frames, "size": size, "seed": seed}
     )
+    if channel is not None:
+        _fit_jscc(clip_set, out_dir, channel, snr, csi, common, options, json_out)
+        return
     runs = {"joint": fit_codec(clip_set, out_dir, **common, **options)}
     if baseline:
         runs["separate"] = fit_codec(
@@ -113,6 +132,47 @@ def fit_command(
         return
     out.print(_table(f"held-out frames of {data} (lambda {lmbda})", metrics))
     out.print(f"run: {out_dir}  (model.pt, result.json, metrics.json, last.ckpt)")
+
+
+def _snr_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise InputError(f"--snr {text!r}: pass a range A:B in dB, e.g. 0:20") from None
+    return lo, hi
+
+
+def _fit_jscc(
+    clip_set: Any,
+    out_dir: Path,
+    channel: str,
+    snr: str,
+    csi: bool,
+    common: dict[str, Any],
+    options: dict[str, Any],
+    json_out: bool,
+) -> None:
+    from infomm.compression.jscc_training import fit_jscc
+
+    settings = {k: v for k, v in common.items() if k != "lmbda"}  # JSCC has no rate term
+    run = fit_jscc(
+        clip_set, out_dir, channel=channel, csi=csi, snr_range_db=_snr_range(snr), **settings, **options
+    )
+    if json_out:
+        out.print_json(json.dumps(run.metrics))
+        return
+    out.print(_jscc_table(f"held-out frames, deep JSCC over {channel}", run.metrics))
+    out.print(f"run: {out_dir}  (model.pt, result.json, metrics.json, last.ckpt)")
+
+
+def _jscc_table(title: str, metrics: dict[str, Any]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("channel", "SNR (dB)", "PSNR-RGB (dB)", "depth RMSE (mm)"):
+        table.add_column(col, justify="right")
+    for name, rows in metrics["channels"].items():
+        for r in rows:
+            table.add_row(name, f"{r['snr_db']:g}", f"{r['psnr_rgb']:.2f}", f"{r['depth_rmse_mm']:.1f}")
+    return table
 
 
 def _summary(m: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +294,9 @@ def eval_command(
     data: str | None = typer.Option(
         None, "--data", "-d", help=_DATA_HELP + " Default: the run's held-out frames."
     ),
+    snr_list: str | None = typer.Option(
+        None, "--snr", help="JSCC runs: comma-separated SNRs in dB (default 0,5,10,15,20)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
 ) -> None:
     """Bits per pixel (estimated and actual) per modality, PSNR-RGB, depth RMSE (mm), operational MI;
@@ -258,6 +321,17 @@ def eval_command(
     else:
         rgb, depth = frames_from_clips(load_frames(data))
         name = data
+    if _is_jscc(run_dir):
+        from infomm.compression.jscc_eval import evaluate_jscc
+        from infomm.compression.jscc_training import load_jscc
+
+        snrs = [float(x) for x in (snr_list or "0,5,10,15,20").split(",") if x.strip()]
+        res = evaluate_jscc(load_jscc(run_dir), rgb, depth, snrs)
+        if json_out:
+            out.print_json(json.dumps(res))
+        else:
+            out.print(_jscc_table(f"{name}: deep JSCC", res))
+        return
     columns = {"joint": _summary(evaluate_codec(load_codec(run_dir), rgb, depth))}
     if (run_dir / "separate" / "model.pt").exists():
         columns["separate"] = _summary(evaluate_codec(load_codec(run_dir / "separate"), rgb, depth))
