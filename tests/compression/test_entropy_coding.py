@@ -195,3 +195,16 @@ def test_gaussian_marginal_matches_the_conditional_model_with_constant_parameter
     ref_hat, ref_lik = GaussianConditional().eval()(y, torch.zeros_like(y), torch.full_like(y, 4.0))
     assert torch.equal(y_hat, ref_hat) and torch.allclose(lik, ref_lik)
     assert torch.equal(m.decompress(m.compress(y), (8, 8)), y_hat)
+
+
+def test_rate_floor_keeps_the_gradient_that_lifts_a_symbol():
+    """-log2 of a likelihood below the coder's floor counts 24 bits, and its gradient still pulls
+    the likelihood up (a plain clamp would leave it at zero and the symbol stuck)."""
+    from infomm.functional.rate import LIKELIHOOD_MIN, bits
+
+    p = torch.tensor([1e-12, 0.5], requires_grad=True)
+    b = bits(p)
+    assert b[0].item() == pytest.approx(24.0) and b[1].item() == pytest.approx(1.0)
+    b.sum().backward()
+    assert p.grad is not None and p.grad[0] < 0 and p.grad[1] == pytest.approx(-1 / (0.5 * np.log(2)))
+    assert LIKELIHOOD_MIN == 2.0**-24

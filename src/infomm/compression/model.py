@@ -49,6 +49,7 @@ from infomm.compression.latent_codecs import (
     SharedPrivateCodec,
     eval_mode,
 )
+from infomm.functional.rate import bits as rate_bits
 from infomm.interface import CompressedLatents, InputError
 from infomm.validation import check_int_range
 
@@ -228,7 +229,7 @@ class DepthVideoCodec(nn.Module):
         h, w = check_frames(rgb, depth)
         out = self.latent_codec(self.encode_latents(rgb, depth))
         rgb_hat, depth_hat = self.decode_latents(out.y_hat)
-        bits = out.bits()
+        bits = {k: rate_bits(v).flatten(1).sum(1) for k, v in out.likelihoods.items()}
         bpp = {k: v.mean() / (h * w) for k, v in bits.items()}
         named = {"shared": bpp[SHARED], "rgb": bpp["rgb"], "depth": bpp["depth"]}
         named["total"] = sum(bpp.values(), torch.zeros(()))

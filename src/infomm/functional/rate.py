@@ -66,9 +66,32 @@ def logistic_bin_likelihood(lower_logit: Tensor, upper_logit: Tensor) -> Tensor:
     return (torch.sigmoid(sign * upper_logit) - torch.sigmoid(sign * lower_logit)).abs()
 
 
+class _LowerBound(torch.autograd.Function):
+    """``max(x, bound)`` whose gradient still flows where it would raise ``x`` (CompressAI's
+    ``LowerBound``): a plain clamp would freeze every badly fitted symbol at the floor."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, bound: float) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.bound = bound
+        return x.clamp_min(bound)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        passes = (x >= ctx.bound) | (grad < 0)
+        return grad * passes.to(grad.dtype), None
+
+
+def lower_bound(x: Tensor, bound: float) -> Tensor:
+    """``max(x, bound)`` with the gradient kept where descent raises ``x`` (see :class:`_LowerBound`)."""
+    return _LowerBound.apply(x, bound)
+
+
 def bits(likelihoods: Tensor) -> Tensor:
-    """Elementwise ideal code length ``-log2 max(p, LIKELIHOOD_MIN)``."""
-    return -torch.log2(likelihoods.clamp_min(LIKELIHOOD_MIN))
+    """Elementwise ideal code length ``-log2 max(p, LIKELIHOOD_MIN)``; the floor passes gradients
+    that raise ``p`` (a symbol below it is still pulled up instead of frozen at 24 bits)."""
+    return -torch.log2(lower_bound(likelihoods, LIKELIHOOD_MIN))
 
 
 def total_bits(likelihoods: Tensor) -> Tensor:
