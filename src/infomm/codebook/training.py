@@ -45,10 +45,13 @@ from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
 from infomm.training.engine import (
     EpochSampler,
+    check_checkpoint_settings,
     epoch_files_callback,
     make_trainer,
     quiet_lightning,
     read_checkpoint,
+    read_model_file,
+    write_model_file,
 )
 
 MODEL_FILE = "model.pt"
@@ -191,18 +194,11 @@ def _module_class() -> type:
 
 
 def _check_checkpoint(path: Path, cfg: CodebookConfig, dims: Mapping[str, int]) -> None:
-    state = read_checkpoint(path)
-    if state.get("infomm_format") != FORMAT:
+    check_checkpoint_settings(path, FORMAT, cfg.to_dict(), ("epochs", "progress", "threads"), "codebook")
+    if dict(read_checkpoint(path).get("infomm_dims", {})) != dict(dims):
         raise InputError(
-            f"checkpoint {str(path)!r} is not a codebook checkpoint; use another --out or --restart."
-        )
-    saved = dict(state.get("infomm_config", {}))
-    now = cfg.to_dict()
-    differ = sorted(k for k in now if k not in ("epochs", "progress", "threads") and saved.get(k) != now[k])
-    if differ or dict(state.get("infomm_dims", {})) != dict(dims):
-        what = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in differ) or "the data's modalities"
-        raise InputError(
-            f"checkpoint {str(path)!r} was trained with other settings ({what}); use another --out or --restart."
+            f"checkpoint {str(path)!r} was trained with other settings (the data's modalities); "
+            "use another --out or --restart."
         )
 
 
@@ -323,39 +319,20 @@ def _fit_and_save(
 
 def save_model(run: CodebookRun, path: str | Path) -> Path:
     """Write the trained model with its config, dims and splits (atomically)."""
-    target = Path(path)
-    with atomic.atomic_open(target, "wb") as fh:
-        torch.save(
-            {
-                "format": FORMAT,
-                "config": run.config.to_dict(),
-                "dims": run.model.dims,
-                "state_dict": run.model.state_dict(),
-                "train": run.splits[0],
-                "test": run.splits[1],
-            },
-            fh,
-        )
-    return target
+    return write_model_file(
+        path,
+        FORMAT,
+        config=run.config.to_dict(),
+        dims=run.model.dims,
+        state_dict=run.model.state_dict(),
+        train=run.splits[0],
+        test=run.splits[1],
+    )
 
 
 def load_model(path: str | Path) -> tuple[CodebookModel, tuple[np.ndarray, np.ndarray]]:
     """Read a model written by :func:`save_model` (or a run folder): ``(model in eval mode, (train, test))``."""
-    target = Path(path)
-    if target.is_dir():
-        target = target / MODEL_FILE
-    if not target.exists():
-        raise InputError(
-            f"{str(target)!r} does not exist; pass a run folder written by `infomm codebook fit`."
-        )
-    try:
-        state = torch.load(target, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
-        raise InputError(f"{str(target)!r} is unreadable ({type(exc).__name__}); refit the run.") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise InputError(
-            f"{str(target)!r} is not an infomm codebook model; pass a run folder from `codebook fit`."
-        )
+    state = read_model_file(path, FORMAT, MODEL_FILE, "`infomm codebook fit`")
     cfg = CodebookConfig(**state["config"])
     model = CodebookModel(state["dims"], cfg)
     model.load_state_dict(state["state_dict"])

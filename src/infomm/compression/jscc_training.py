@@ -22,8 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,22 +30,15 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
 
-from infomm import atomic
+from infomm.compression.frame_training import FrameRun, finish_run, torch_threads, train_on_frames
 from infomm.compression.jscc import DepthVideoJSCC, JSCCConfig, JSCCOutput
 from infomm.compression.jscc_eval import check_snrs, evaluate_jscc
 from infomm.compression.model import check_frames
 from infomm.compression.training import frames_from_clips, split_frames
 from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
-from infomm.training.engine import (
-    EpochSampler,
-    epoch_files_callback,
-    make_trainer,
-    quiet_lightning,
-    read_checkpoint,
-)
+from infomm.training.engine import read_model_file
 from infomm.validation import check_int_range
 
 MODEL_FILE = "model.pt"
@@ -106,91 +97,14 @@ def jscc_loss(out: JSCCOutput, rgb: Tensor, depth: Tensor, cfg: JSCCTrainConfig)
     return {"loss": loss, "mse_rgb": mse_rgb, "mse_depth": mse_depth, "snr_db": out.snr_db.mean()}
 
 
-def _module_class() -> type:
-    import lightning.pytorch as L
-
-    class _Module(L.LightningModule):
-        def __init__(self, model: DepthVideoJSCC, cfg: JSCCTrainConfig) -> None:
-            super().__init__()
-            self.model, self.cfg = model, cfg
-            self.history: list[dict[str, float]] = []
-            self._sums: dict[str, list[float]] = defaultdict(list)
-            self._t0 = 0.0
-
-        def training_step(self, batch: list[Tensor], batch_idx: int) -> Tensor:
-            rgb, depth = batch
-            terms = jscc_loss(self.model(rgb, depth), rgb, depth, self.cfg)  # SNRs drawn per item
-            for k, v in terms.items():
-                self._sums[k].append(float(v.detach()))
-            return terms["loss"]
-
-        def on_train_epoch_start(self) -> None:
-            self._t0 = time.perf_counter()
-
-        def close_epoch(self) -> None:
-            if self.history and self.history[-1]["epoch"] == self.current_epoch + 1:
-                return
-            row = {"epoch": float(self.current_epoch + 1), "seconds": time.perf_counter() - self._t0}
-            row.update({k: float(np.mean(v)) for k, v in self._sums.items()})
-            self.history.append(row)
-            self._sums.clear()
-
-        def on_train_epoch_end(self) -> None:
-            self.close_epoch()
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)
-
-        def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-            checkpoint["infomm_format"] = FORMAT
-            checkpoint["infomm_config"] = self.cfg.to_dict()
-            checkpoint["infomm_history"] = self.history
-            checkpoint["infomm_rng"] = torch.get_rng_state()
-
-        def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-            self.history = list(checkpoint.get("infomm_history", []))
-            if "infomm_rng" in checkpoint:  # the SNR draws and the channel noise come from it
-                torch.set_rng_state(checkpoint["infomm_rng"])
-
-    return _Module
+def _loss(model: DepthVideoJSCC, rgb: Tensor, depth: Tensor, cfg: JSCCTrainConfig) -> dict[str, Tensor]:
+    return jscc_loss(model(rgb, depth), rgb, depth, cfg)  # one SNR drawn per item
 
 
+#: settings a run may change when it resumes
 _RESUMABLE = ("epochs", "progress", "threads", "eval_snrs_db")
-
-
-def _check_checkpoint(path: Path, cfg: JSCCTrainConfig) -> None:
-    state = read_checkpoint(path)
-    if state.get("infomm_format") != FORMAT:
-        raise InputError(
-            f"checkpoint {str(path)!r} is not a JSCC checkpoint; use another --out or --restart."
-        )
-    saved, now = dict(state.get("infomm_config", {})), cfg.to_dict()
-    differ = sorted(k for k in now if k not in _RESUMABLE and saved.get(k) != now[k])
-    if differ:
-        what = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in differ)
-        raise InputError(
-            f"checkpoint {str(path)!r} was trained with other settings ({what}); use another --out."
-        )
-
-
-@dataclass
-class JSCCRun:
-    """A trained JSCC model (eval mode), its history, held-out metrics per SNR, files."""
-
-    model: DepthVideoJSCC
-    config: JSCCTrainConfig
-    history: list[dict[str, float]]
-    metrics: dict[str, Any]
-    files: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "config": self.config.to_dict(),
-            "history": self.history,
-            "metrics": self.metrics,
-            "files": self.files,
-        }
+#: a trained JSCC model (eval mode) with held-out metrics per SNR
+JSCCRun = FrameRun
 
 
 def fit_jscc(
@@ -210,85 +124,31 @@ def fit_jscc(
             :class:`JSCCConfig`'s) fields.
         resume: continue from ``last.ckpt`` when it exists (same settings; more ``epochs`` extends it).
     """
-    import lightning.pytorch as L
-
     cfg = with_options(config or JSCCTrainConfig(), options, "fit_jscc", nested=("jscc",))
     cfg.validate()
     rgb, depth = frames_from_clips(clips)
     check_frames(rgb, depth)
     train_idx, test_idx = split_frames(rgb.shape[0], cfg.test_fraction, cfg.seed)
-    if cfg.batch_size > train_idx.size:
-        raise InputError(
-            f"batch_size={cfg.batch_size} exceeds the {train_idx.size} training frames; lower it."
-        )
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    old_threads = torch.get_num_threads()
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
-    try:
-        L.seed_everything(cfg.seed, workers=True, verbose=False)
-        model = DepthVideoJSCC(cfg.jscc)
-        module = _module_class()(model, cfg)
-        data = TensorDataset(rgb[train_idx], depth[train_idx])
-        loader = DataLoader(
-            data, batch_size=cfg.batch_size, sampler=EpochSampler(len(data), cfg.seed), drop_last=True
+    with torch_threads(cfg.threads):
+        model, history = train_on_frames(
+            lambda: DepthVideoJSCC(cfg.jscc),
+            _loss,
+            cfg,
+            fmt=FORMAT,
+            what="JSCC",
+            resumable=_RESUMABLE,
+            frames=(rgb[train_idx], depth[train_idx]),
+            out=out,
+            resume=resume,
         )
-        ckpt = out / "last.ckpt"
-        ckpt_path = str(ckpt) if resume and ckpt.exists() else None
-        if ckpt_path is not None:
-            _check_checkpoint(ckpt, cfg)
-        with quiet_lightning():
-            trainer = make_trainer(
-                epochs=cfg.epochs,
-                accelerator=cfg.accelerator,
-                devices=cfg.devices,
-                strategy=cfg.strategy,
-                progress=cfg.progress,
-                callbacks=[epoch_files_callback(out, {"format": FORMAT})],
-                limit_val_batches=0,
-            )
-            trainer.fit(module, loader, ckpt_path=ckpt_path)
-        model.cpu().eval()
         metrics = evaluate_jscc(model, rgb[test_idx], depth[test_idx], cfg.eval_snrs_db, seed=cfg.seed)
-    finally:
-        torch.set_num_threads(old_threads)
-    run = JSCCRun(model, cfg, module.history, metrics)
-    save_jscc(run, out / MODEL_FILE)
-    names = (
-        ("metrics", "metrics.json"),
-        ("checkpoint", "last.ckpt"),
-        ("model", MODEL_FILE),
-        ("result", "result.json"),
-    )
-    run.files = {k: str(out / f) for k, f in names}
-    atomic.write_json(out / "result.json", run.to_dict())
-    return run
-
-
-def save_jscc(run: JSCCRun, path: str | Path) -> Path:
-    """Write the model and its settings (atomically)."""
-    target = Path(path)
-    with atomic.atomic_open(target, "wb") as fh:
-        torch.save(
-            {"format": FORMAT, "config": run.config.to_dict(), "state_dict": run.model.state_dict()}, fh
-        )
-    return target
+    return finish_run(FrameRun(model, cfg, history, metrics, FORMAT), out, MODEL_FILE)
 
 
 def load_jscc(path: str | Path) -> DepthVideoJSCC:
-    """A model written by :func:`save_jscc` (or a run folder), in eval mode."""
-    target = Path(path)
-    if target.is_dir():
-        target = target / MODEL_FILE
-    if not target.exists():
-        raise InputError(f"{str(target)!r} does not exist; pass a run folder written by fit_jscc.")
-    try:
-        state = torch.load(target, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
-        raise InputError(f"{str(target)!r} is unreadable ({type(exc).__name__}); refit the run.") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise InputError(f"{str(target)!r} is not an infomm JSCC model; pass a run folder from fit_jscc.")
+    """A model written by :func:`fit_jscc` (or its run folder), in eval mode."""
+    state = read_model_file(path, FORMAT, MODEL_FILE, "fit_jscc (`infomm compress fit --channel ...`)")
     model = DepthVideoJSCC(JSCCConfig(**state["config"]["jscc"]))
     model.load_state_dict(state["state_dict"])
     return model.eval()

@@ -19,8 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,20 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
 
-from infomm import atomic
 from infomm.compression.evaluate import evaluate_codec
+from infomm.compression.frame_training import FrameRun, finish_run, torch_threads, train_on_frames
 from infomm.compression.model import CodecConfig, DepthVideoCodec
 from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
-from infomm.training.engine import (
-    EpochSampler,
-    epoch_files_callback,
-    make_trainer,
-    quiet_lightning,
-    read_checkpoint,
-)
+from infomm.training.engine import read_model_file
 from infomm.validation import check_int_range
 
 MODEL_FILE = "model.pt"
@@ -118,88 +109,14 @@ def rd_loss(out: Any, rgb: Tensor, depth: Tensor, cfg: CodecTrainConfig) -> dict
     return {"loss": loss, "bpp": out.bpp["total"], "mse_rgb": mse_rgb, "mse_depth": mse_depth}
 
 
-def _module_class() -> type:
-    import lightning.pytorch as L
-
-    class _Module(L.LightningModule):
-        def __init__(self, model: DepthVideoCodec, cfg: CodecTrainConfig) -> None:
-            super().__init__()
-            self.model, self.cfg = model, cfg
-            self.history: list[dict[str, float]] = []
-            self._sums: dict[str, list[float]] = defaultdict(list)
-            self._t0 = 0.0
-
-        def training_step(self, batch: list[Tensor], batch_idx: int) -> Tensor:
-            rgb, depth = batch
-            terms = rd_loss(self.model(rgb, depth), rgb, depth, self.cfg)
-            for k, v in terms.items():
-                self._sums[k].append(float(v.detach()))
-            return terms["loss"]
-
-        def on_train_epoch_start(self) -> None:
-            self._t0 = time.perf_counter()
-
-        def close_epoch(self) -> None:
-            if self.history and self.history[-1]["epoch"] == self.current_epoch + 1:
-                return
-            row = {"epoch": float(self.current_epoch + 1), "seconds": time.perf_counter() - self._t0}
-            row.update({k: float(np.mean(v)) for k, v in self._sums.items()})
-            self.history.append(row)
-            self._sums.clear()
-
-        def on_train_epoch_end(self) -> None:
-            self.close_epoch()
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)
-
-        def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-            checkpoint["infomm_format"] = FORMAT
-            checkpoint["infomm_config"] = self.cfg.to_dict()
-            checkpoint["infomm_history"] = self.history
-            checkpoint["infomm_rng"] = torch.get_rng_state()
-
-        def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-            self.history = list(checkpoint.get("infomm_history", []))
-            if "infomm_rng" in checkpoint:  # the training noise (the rounding proxy) draws from it
-                torch.set_rng_state(checkpoint["infomm_rng"])
-
-    return _Module
+def _loss(model: DepthVideoCodec, rgb: Tensor, depth: Tensor, cfg: CodecTrainConfig) -> dict[str, Tensor]:
+    return rd_loss(model(rgb, depth), rgb, depth, cfg)
 
 
-def _check_checkpoint(path: Path, cfg: CodecTrainConfig) -> None:
-    state = read_checkpoint(path)
-    if state.get("infomm_format") != FORMAT:
-        raise InputError(
-            f"checkpoint {str(path)!r} is not a codec checkpoint; use another --out or --restart."
-        )
-    saved, now = dict(state.get("infomm_config", {})), cfg.to_dict()
-    differ = sorted(k for k in now if k not in ("epochs", "progress", "threads") and saved.get(k) != now[k])
-    if differ:
-        what = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in differ)
-        raise InputError(
-            f"checkpoint {str(path)!r} was trained with other settings ({what}); use another --out."
-        )
-
-
-@dataclass
-class CodecRun:
-    """A trained codec: the model (updated, eval mode), history, held-out metrics, files."""
-
-    model: DepthVideoCodec
-    config: CodecTrainConfig
-    history: list[dict[str, float]]
-    metrics: dict[str, Any]
-    files: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "config": self.config.to_dict(),
-            "history": self.history,
-            "metrics": self.metrics,
-            "files": self.files,
-        }
+#: settings a run may change when it resumes
+RESUMABLE = ("epochs", "progress", "threads")
+#: a trained codec (``run.model`` updated, eval mode)
+CodecRun = FrameRun
 
 
 def split_frames(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,91 +145,31 @@ def fit_codec(
             :class:`CodecConfig`'s) fields.
         resume: continue from ``last.ckpt`` when it exists (same settings; more ``epochs`` extends it).
     """
-    import lightning.pytorch as L
-
     cfg = with_options(config or CodecTrainConfig(), options, "fit_codec", nested=("codec",))
     cfg.validate()
     rgb, depth = frames_from_clips(clips)
     train_idx, test_idx = split_frames(rgb.shape[0], cfg.test_fraction, cfg.seed)
-    if cfg.batch_size > train_idx.size:
-        raise InputError(
-            f"batch_size={cfg.batch_size} exceeds the {train_idx.size} training frames; lower it."
-        )
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    old_threads = torch.get_num_threads()
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
-    try:
-        L.seed_everything(cfg.seed, workers=True, verbose=False)
-        model = DepthVideoCodec(cfg.codec)
-        module = _module_class()(model, cfg)
-        data = TensorDataset(rgb[train_idx], depth[train_idx])
-        loader = DataLoader(
-            data, batch_size=cfg.batch_size, sampler=EpochSampler(len(data), cfg.seed), drop_last=True
+    with torch_threads(cfg.threads):
+        model, history = train_on_frames(
+            lambda: DepthVideoCodec(cfg.codec),
+            _loss,
+            cfg,
+            fmt=FORMAT,
+            what="codec",
+            resumable=RESUMABLE,
+            frames=(rgb[train_idx], depth[train_idx]),
+            out=out,
+            resume=resume,
         )
-        ckpt = out / "last.ckpt"
-        ckpt_path = str(ckpt) if resume and ckpt.exists() else None
-        if ckpt_path is not None:
-            _check_checkpoint(ckpt, cfg)
-        with quiet_lightning():
-            trainer = make_trainer(
-                epochs=cfg.epochs,
-                accelerator=cfg.accelerator,
-                devices=cfg.devices,
-                strategy=cfg.strategy,
-                progress=cfg.progress,
-                callbacks=[epoch_files_callback(out, {"format": FORMAT})],
-                limit_val_batches=0,
-            )
-            trainer.fit(module, loader, ckpt_path=ckpt_path)
-        model.cpu().eval()
         model.update()
         metrics = evaluate_codec(model, rgb[test_idx], depth[test_idx])
-    finally:
-        torch.set_num_threads(old_threads)
-    run = CodecRun(model, cfg, module.history, metrics)
-    save_codec(run, out / MODEL_FILE)
-    run.files = {
-        k: str(out / f)
-        for k, f in (
-            ("metrics", "metrics.json"),
-            ("checkpoint", "last.ckpt"),
-            ("model", MODEL_FILE),
-            ("result", "result.json"),
-        )
-    }
-    atomic.write_json(out / "result.json", run.to_dict())
-    return run
-
-
-def save_codec(run: CodecRun, path: str | Path) -> Path:
-    """Write the updated model and its settings (atomically)."""
-    target = Path(path)
-    with atomic.atomic_open(target, "wb") as fh:
-        torch.save(
-            {"format": FORMAT, "config": run.config.to_dict(), "state_dict": run.model.state_dict()}, fh
-        )
-    return target
+    return finish_run(FrameRun(model, cfg, history, metrics, FORMAT), out, MODEL_FILE)
 
 
 def load_codec(path: str | Path) -> DepthVideoCodec:
-    """A model written by :func:`save_codec` (or a run folder), updated and in eval mode."""
-    target = Path(path)
-    if target.is_dir():
-        target = target / MODEL_FILE
-    if not target.exists():
-        raise InputError(
-            f"{str(target)!r} does not exist; pass a run folder written by `infomm compress fit`."
-        )
-    try:
-        state = torch.load(target, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
-        raise InputError(f"{str(target)!r} is unreadable ({type(exc).__name__}); refit the run.") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise InputError(
-            f"{str(target)!r} is not an infomm codec; pass a run folder from `infomm compress fit`."
-        )
+    """A model written by :func:`fit_codec` (or its run folder), updated and in eval mode."""
+    state = read_model_file(path, FORMAT, MODEL_FILE, "`infomm compress fit`")
     model = DepthVideoCodec(CodecConfig(**state["config"]["codec"]))
     model.load_state_dict(state["state_dict"])
     return model.eval()

@@ -35,7 +35,7 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -516,3 +516,47 @@ def _check_checkpoint(path: Path, method: str) -> None:
             f"checkpoint {str(path)!r} was written by method {saved!r}, not {method!r}; use another --out "
             "folder or --restart."
         )
+
+
+def check_checkpoint_settings(
+    path: Path, fmt: str, settings: Mapping[str, Any], resumable: Sequence[str], what: str
+) -> None:
+    """Refuse a checkpoint of another kind (``infomm_format``) or trained with other settings
+    (``infomm_config`` differing outside the ``resumable`` fields), naming the difference."""
+    state = read_checkpoint(path)
+    if state.get("infomm_format") != fmt:
+        raise InputError(
+            f"checkpoint {str(path)!r} is not a {what} checkpoint; use another --out or --restart."
+        )
+    saved = dict(state.get("infomm_config", {}))
+    differ = sorted(k for k in settings if k not in resumable and saved.get(k) != settings[k])
+    if differ:
+        diff = ", ".join(f"{k}: {saved.get(k)!r} -> {settings[k]!r}" for k in differ)
+        raise InputError(
+            f"checkpoint {str(path)!r} was trained with other settings ({diff}); use another --out or --restart."
+        )
+
+
+def write_model_file(path: str | Path, fmt: str, **fields: Any) -> Path:
+    """``torch.save({"format": fmt, **fields})`` atomically (temp file + rename)."""
+    target = Path(path)
+    with atomic.atomic_open(target, "wb") as fh:
+        torch.save({"format": fmt, **fields}, fh)
+    return target
+
+
+def read_model_file(path: str | Path, fmt: str, model_file: str, writer: str) -> dict[str, Any]:
+    """The dict of a model file written by :func:`write_model_file` (``path`` may be its run folder);
+    a missing, unreadable or foreign file is an :class:`InputError` naming ``writer`` (what makes one)."""
+    target = Path(path)
+    if target.is_dir():
+        target = target / model_file
+    if not target.exists():
+        raise InputError(f"{str(target)!r} does not exist; pass a run folder written by {writer}.")
+    try:
+        state = torch.load(target, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
+        raise InputError(f"{str(target)!r} is unreadable ({type(exc).__name__}); refit the run.") from None
+    if not isinstance(state, dict) or state.get("format") != fmt:
+        raise InputError(f"{str(target)!r} is not a model file of {writer}; pass a run folder it wrote.")
+    return state
