@@ -139,17 +139,61 @@ def test_omib_rows_use_the_calibrated_bound(bench) -> None:
 
 def test_step_time_ratios_are_arithmetic_of_the_rounds(bench) -> None:
     mod, data, _ = bench
-    t, cfg = data["timing"], mod.Config.quick()
-    assert list(t["methods"]) == list(cfg.methods) and t["batch"] == cfg.timing_batch
-    base = t["methods"]["concat"]
-    for r in t["methods"].values():
-        assert len(r["round_ms"]) == cfg.timing_rounds and all(x > 0 for x in r["round_ms"])
-        assert r["median_ms"] == pytest.approx(np.median(r["round_ms"]))
-        assert r["ratio"] == pytest.approx(r["median_ms"] / base["median_ms"])
-        assert r["paired_ratio"] == pytest.approx(np.median(np.divide(r["round_ms"], base["round_ms"])))
-        assert set(r["phases_ms"]) == set(mod.PHASES)
-    v = data["checks"]["step_time"]["egh"]
-    assert v["met"] == (t["methods"]["egh"]["ratio"] < 1.03)
+    cfg = mod.Config.quick()
+    assert list(data["timing"]) == list(cfg.timing_scales) == ["mlp", "resnet18", "features"]
+    for scale, t in data["timing"].items():
+        big = scale == "resnet18"
+        methods = cfg.methods if scale == "mlp" else cfg.resnet_methods
+        assert list(t["methods"]) == list(methods)
+        assert len(next(iter(t["methods"].values()))["round_ms"]) == (
+            cfg.resnet_rounds if big else cfg.timing_rounds
+        )
+        assert t["batch"] == (cfg.timing_batch if scale == "mlp" else cfg.resnet_batch)
+        base = t["methods"]["concat"]
+        for r in t["methods"].values():
+            assert all(x > 0 for x in r["round_ms"])
+            assert r["median_ms"] == pytest.approx(np.median(r["round_ms"]))
+            assert r["ratio"] == pytest.approx(r["median_ms"] / base["median_ms"])
+            assert r["paired_ratio"] == pytest.approx(np.median(np.divide(r["round_ms"], base["round_ms"])))
+            assert set(r["phases_ms"]) == set(mod.PHASES)
+        if scale == "mlp":
+            v = data["checks"]["step_time"][scale]["egh"]
+            assert v["met"] == (t["methods"]["egh"]["ratio"] < 1.03)
+    full, feats = data["timing"]["resnet18"], data["timing"]["features"]
+    for m, v in data["checks"]["step_time"]["resnet18"].items():  # the extra work, timed apart
+        head = feats["methods"][m]["median_ms"] - feats["methods"]["concat"]["median_ms"]
+        ab = (
+            full["methods"][m]["phases_ms"]["after_backward"]
+            - full["methods"]["concat"]["phases_ms"]["after_backward"]
+        )
+        assert v["ratio"] == pytest.approx(1 + (head + ab) / full["methods"]["concat"]["median_ms"])
+        assert v["whole_step_ratio"] == full["methods"][m]["ratio"] and v["met"] == (v["ratio"] < v["target"])
+    assert feats["encoder_parameters"] == {m: 0 for m, _ in cfg.resnet_shapes}  # no encoders there
+    t = data["timing"]["resnet18"]  # the engine's ResNet-18 on the configured shapes
+    assert t["shapes"] == {m: list(sh) for m, sh in cfg.resnet_shapes} and t["optimizer"] == "sgd"
+    from infomm.models import ResNetEncoder
+
+    want = {m: sum(p.numel() for p in ResNetEncoder.resnet18(sh).parameters()) for m, sh in cfg.resnet_shapes}
+    assert t["encoder_parameters"] == want
+    assert data["checks"]["step_time_judged_at"] == "resnet18"
+
+
+def test_only_reruns_the_named_sections(bench, tmp_path) -> None:
+    mod, data, _ = bench
+    (tmp_path / "balancing.json").write_text(json.dumps(data))
+    argv = ["--quick", "--out", str(tmp_path), "--quiet", "--jobs", "1", "--only", "omib"]
+    assert mod.main(argv) == 0
+    new = json.loads((tmp_path / "balancing.json").read_text())
+    assert new["runs"] == data["runs"] and new["timing"] == data["timing"]  # kept as they were
+    assert new["imbalance"] == data["imbalance"]
+    assert {(r["seed"], r["factor"]) for r in new["omib"]} == {(r["seed"], r["factor"]) for r in data["omib"]}
+    assert new["section_runs"]["omib"]["together_with"] == ["omib"]
+    from infomm.interface import InputError
+
+    with pytest.raises(InputError, match="--only"):
+        mod.main(["--quick", "--out", str(tmp_path), "--only", "nothing"])
+    with pytest.raises(InputError, match="full run"):
+        mod.main(["--quick", "--out", str(tmp_path / "empty"), "--only", "timing"])
 
 
 def test_checks_on_given_numbers() -> None:
@@ -187,7 +231,9 @@ def test_checks_on_given_numbers() -> None:
             ],
         },
     }
-    timing = {"methods": {"egh": {"ratio": 1.02}, "ogm-ge": {"ratio": 1.06}, "omib": {"ratio": 1.30}}}
+    timing = {  # the older one-scale layout of the file: read as the MLP scale
+        "methods": {"egh": {"ratio": 1.02}, "ogm-ge": {"ratio": 1.06}, "omib": {"ratio": 1.30}}
+    }
     data = {"settings": {"presets": ["B", "C"]}, "runs": runs, "summary": summary, "timing": timing}
     c = mod.checks(data)
     b = c["egh_vs_aux_B"]  # 93.1 - 92.5 = 0.6 >= 0.5
@@ -203,7 +249,12 @@ def test_checks_on_given_numbers() -> None:
     beta = c["omib_beta"]["orientations"]["2,0.5"]
     assert beta["best_factor"] == 0.1 and beta["gap_to_best"] == pytest.approx(1.5) and beta["within_2"]
     assert beta["drop_at_10"] == pytest.approx(6.0) and beta["drops_5"]
-    assert {m: v["met"] for m, v in c["step_time"].items()} == {"egh": True, "ogm-ge": False, "omib": True}
+    assert {m: v["met"] for m, v in c["step_time"]["mlp"].items()} == {
+        "egh": True,
+        "ogm-ge": False,
+        "omib": True,
+    }
+    assert c["step_time_judged_at"] == "mlp"  # the only scale there
     cc_data = copy.deepcopy(data)
     cc_data["runs"] = [x for x in runs if x["method"] != "mmpareto"]
     cc_data["summary"]["accuracy"] = [x for x in summary["accuracy"] if x["method"] != "mmpareto"]

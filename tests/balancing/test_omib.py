@@ -226,6 +226,33 @@ def test_model_codes_gradients_and_drop():
     assert all(p.grad is not None for ps in model.modality_parameters().values() for p in ps)
 
 
+def test_eval_prediction_is_the_monte_carlo_predictive():
+    model = small_model().eval()
+    x = {"a": torch.randn(7, 4), "b": torch.randn(7, 3)}
+    state = torch.get_rng_state()
+    out = model(x)
+    assert torch.equal(torch.get_rng_state(), state)  # the draws leave the training stream alone
+    assert torch.equal(model(x).logits, out.logits)  # and are the same at every call
+    mu, logvar = out.extras["mu"], out.extras["logvar"]
+    gen, k = torch.Generator().manual_seed(0), model.eval_samples
+    draws = [mu[m] + torch.exp(0.5 * logvar[m]) * torch.randn((k, *mu[m].shape), generator=gen) for m in "ab"]
+    probs = torch.softmax(model.fusion(torch.cat(draws, dim=-1)), dim=-1).mean(
+        0
+    )  # by hand: mean of k softmaxes
+    assert k == 12 and torch.allclose(out.logits.exp(), probs, atol=1e-6)
+    point = OMIBModel(model.encoders, 3, latent_dim=5, eval_samples=0).eval()
+    point.load_state_dict(model.state_dict())
+    assert torch.allclose(point(x).logits, model.fusion(torch.cat([mu["a"], mu["b"]], dim=1)), atol=1e-6)
+    with torch.no_grad():  # codes with almost no noise: the predictive is the softmax at mu
+        for layer in model.variational.values():
+            layer.bias[5:] = -40.0
+    sharp = model(x)
+    assert torch.allclose(sharp.logits, torch.log_softmax(point(x).logits, -1), atol=1e-4)
+    dropped = model(x, drop=("b",))  # a dropped modality's code sits at the prior mean in every draw
+    by_hand = torch.log_softmax(model.fusion(torch.cat([mu["a"], torch.zeros_like(mu["b"])], 1)), -1)
+    assert torch.allclose(dropped.logits, by_hand, atol=1e-4)
+
+
 def test_registered_and_trains_through_the_engine(tmp_path):
     from infomm.training import train
 
@@ -251,6 +278,8 @@ def test_registered_and_trains_through_the_engine(tmp_path):
         ({"warmup_epochs": -1}, "warmup_epochs"),
         ({"r_momentum": 1.0}, "r_momentum"),
         ({"unimodal_weight": -1.0}, "unimodal_weight"),
+        ({"eval_samples": -1}, "eval_samples"),
+        ({"eval_samples": 2.5}, "eval_samples"),
     ],
 )
 def test_bad_options_raise(options, match):

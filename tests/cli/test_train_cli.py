@@ -50,3 +50,25 @@ def test_train_preset(capsys, tmp_path):
     assert res["test"]["accuracy"] > 0.5  # chance is 0.1
     assert main(["train", "--preset", "Z", "--epochs", "1", "--out", str(tmp_path / "z")]) == 2
     assert "unknown AV-digits preset 'Z'" in capsys.readouterr().err
+
+
+def test_train_with_a_convolutional_encoder(capsys, tmp_path):
+    args = [
+        "train",
+        "--preset",
+        "A",
+        "--encoder",
+        "cnn",
+        "--epochs",
+        "1",
+        "--lr",
+        "0.01",
+        "--batch-size",
+        "128",
+    ]
+    assert main(args + ["--out", str(tmp_path / "cnn"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["config"]["encoder"] == "cnn" and res["test"]["accuracy"] > 0.6  # ten digits, chance 0.1
+    assert main(["train", "--encoder", "vit", "--epochs", "1", "--out", str(tmp_path / "vit")]) == 2
+    err = capsys.readouterr().err
+    assert "encoder='vit' is not known" in err and len(err.strip().splitlines()) == 1

@@ -37,6 +37,9 @@ _FSDD_ROOT = typer.Option(None, "--fsdd-root", help="Free Spoken Digit recording
 _PRESET = typer.Option(None, "--preset", help=_PRESET_HELP)
 _BATCH_SIZE = typer.Option(64, "--batch-size", help="Mini-batch size.")
 _LR = typer.Option(1e-3, "--lr", help="Learning rate (AdamW by default).")
+_ENCODER = typer.Option(
+    "mlp", "--encoder", help="Encoder per modality: mlp (flattened inputs), cnn (small ResNet) or resnet18."
+)
 
 
 def _dataset(
@@ -62,9 +65,10 @@ def _dataset(
 
 
 def _engine_options(
-    epochs: int, batch_size: int, lr: float, accelerator: str, devices: int, strategy: str
+    epochs: int, batch_size: int, lr: float, accelerator: str, devices: int, strategy: str, encoder: str
 ) -> dict[str, Any]:
     return {
+        "encoder": encoder,
         "epochs": epochs,
         "batch_size": batch_size,
         "lr": lr,
@@ -90,6 +94,7 @@ def train_command(
     preset: str | None = _PRESET,
     batch_size: int = _BATCH_SIZE,
     lr: float = _LR,
+    encoder: str = _ENCODER,
     option: list[str] | None = typer.Option(
         None, "--option", "-o", help="Method option KEY=VALUE (repeatable)."
     ),
@@ -121,7 +126,7 @@ def train_command(
         resume=resume,
         seed=seed,
         progress=progress,
-        **_engine_options(epochs, batch_size, lr, accelerator, devices, strategy),
+        **_engine_options(epochs, batch_size, lr, accelerator, devices, strategy, encoder),
     )
     if json_out:
         out.print_json(json.dumps(res.to_dict()))
@@ -154,6 +159,7 @@ def compare_command(
     preset: str | None = _PRESET,
     batch_size: int = _BATCH_SIZE,
     lr: float = _LR,
+    encoder: str = _ENCODER,
     json_out: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
 ) -> None:
     """Train every method with every seed on the same data; print one table, mean +- std over seeds."""
@@ -178,7 +184,7 @@ def compare_command(
                 seed=s,
                 progress=False,
                 plot=False,
-                **_engine_options(epochs, batch_size, lr, "cpu", 1, "auto"),
+                **_engine_options(epochs, batch_size, lr, "cpu", 1, "auto", encoder),
             )
             runs[m].append({**res.test, "seconds_per_epoch": res.seconds_per_epoch})
     keys = [

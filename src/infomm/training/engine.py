@@ -50,8 +50,11 @@ from infomm import atomic
 from infomm.balancing import BALANCERS, Balancer, grad_norms
 from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
-from infomm.models import MLPEncoder
+from infomm.models import MLPEncoder, ResNetEncoder
 from infomm.validation import check_int_range
+
+#: encoder kinds of :class:`TrainConfig` (``"cnn"`` and ``"resnet18"``: image-like modalities only)
+ENCODERS = ("mlp", "cnn", "resnet18")
 
 
 @dataclass
@@ -63,7 +66,12 @@ class TrainConfig:
         optimizer: ``"adamw"`` or ``"sgd"`` (with ``momentum``; the optimiser of the OGM-GE and
             MMPareto papers: Adam's per-parameter normalisation hides much of the weak modality's
             gradient starvation that balancing methods address).
-        lr, momentum, weight_decay: optimiser settings. hidden, feature_dim: encoder width and feature size.
+        lr, momentum, weight_decay: optimiser settings.
+        encoder: the encoder of every modality (:data:`ENCODERS`): ``"mlp"`` on the flattened
+            inputs (default), ``"cnn"`` a small ResNet (:meth:`~infomm.models.ResNetEncoder.small`,
+            widths ``feature_dim / 4, / 2, feature_dim``) or ``"resnet18"`` (the OGM-GE backbone, 512
+            features; ``hidden`` and ``feature_dim`` do not apply) on image-like modalities.
+        hidden, feature_dim: MLP width and feature size.
         val_fraction, test_fraction: stratified split sizes. seed: seeds split, init, batches.
         accelerator, devices, strategy, num_nodes: passed to ``lightning.Trainer`` (DDP: e.g.
             ``accelerator="gpu", devices=4, strategy="ddp"``).
@@ -79,6 +87,7 @@ class TrainConfig:
     lr: float = 1e-3
     momentum: float = 0.9
     weight_decay: float = 1e-4
+    encoder: str = "mlp"
     hidden: int = 128
     feature_dim: int = 64
     val_fraction: float = 0.2
@@ -98,6 +107,10 @@ class TrainConfig:
             check_int_range(getattr(self, name), name, 1)
         if not (self.lr > 0):
             raise InputError(f"lr={self.lr!r} must be > 0.")
+        if self.encoder not in ENCODERS:
+            raise InputError(f"encoder={self.encoder!r} is not known; use one of {', '.join(ENCODERS)}.")
+        if self.encoder == "cnn" and self.feature_dim < 4:
+            raise InputError(f"feature_dim={self.feature_dim} is too small for encoder='cnn'; use >= 4.")
         if self.optimizer not in ("adamw", "sgd"):
             raise InputError(f"optimizer={self.optimizer!r} is not known; use 'adamw' or 'sgd'.")
         if not (
@@ -270,6 +283,7 @@ def _module_class() -> type:
         def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
             checkpoint["infomm_history"] = self.history
             checkpoint["infomm_method"] = self.balancer.name
+            checkpoint["infomm_architecture"] = _architecture(self.cfg)
             checkpoint["infomm_balancer"] = self.balancer.state_dict()
             checkpoint["infomm_rng"] = {"torch": torch.get_rng_state()}
 
@@ -333,8 +347,29 @@ def _prepare(dataset: Any, cfg: TrainConfig) -> tuple[dict[str, Tensor], Tensor,
     for m in dataset.modalities:
         a = np.asarray(dataset.flat(m), dtype=np.float64)
         mu, sd = a[tr].mean(axis=0), a[tr].std(axis=0)
-        arrays[m] = torch.as_tensor((a - mu) / np.where(sd > 1e-8, sd, 1.0), dtype=torch.float32)
+        z = torch.as_tensor((a - mu) / np.where(sd > 1e-8, sd, 1.0), dtype=torch.float32)
+        # z-scored per input element; convolutional encoders get each sample back in its own shape
+        arrays[m] = z if cfg.encoder == "mlp" else z.view(-1, *np.shape(dataset.modalities[m])[1:])
     return arrays, torch.as_tensor(codes, dtype=torch.long), splits
+
+
+def build_encoders(arrays: Mapping[str, Tensor], cfg: TrainConfig) -> dict[str, torch.nn.Module]:
+    """One encoder per modality as ``cfg.encoder`` says, for inputs shaped as :func:`train` prepares them."""
+    if cfg.encoder == "mlp":
+        return {
+            m: MLPEncoder(int(a[0].numel()), cfg.feature_dim, hidden=cfg.hidden) for m, a in arrays.items()
+        }
+    out: dict[str, torch.nn.Module] = {}
+    for m, a in arrays.items():
+        try:
+            if cfg.encoder == "resnet18":
+                out[m] = ResNetEncoder.resnet18(a.shape[1:])
+            else:
+                d = cfg.feature_dim
+                out[m] = ResNetEncoder.small(a.shape[1:], widths=(d // 4, d // 2, d))
+        except InputError as err:
+            raise InputError(f"modality {m!r}: {err}") from None
+    return out
 
 
 def train(
@@ -371,8 +406,7 @@ def train(
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     arrays, labels, (tr, val, te) = _prepare(dataset, cfg)
     n_classes = int(labels.max()) + 1
-    encoders = {m: MLPEncoder(int(a.shape[1]), cfg.feature_dim, hidden=cfg.hidden) for m, a in arrays.items()}
-    model = balancer.build_model(encoders, n_classes)
+    model = balancer.build_model(build_encoders(arrays, cfg), n_classes)
     module = _module_class()(model, balancer, cfg)
 
     def loader(idx: np.ndarray, shuffle: bool) -> DataLoader:  # type: ignore[type-arg]
@@ -383,7 +417,7 @@ def train(
     ckpt = out / "last.ckpt"
     ckpt_path = str(ckpt) if resume and ckpt.exists() else None
     if ckpt_path is not None:
-        _check_checkpoint(ckpt, balancer.name)
+        _check_checkpoint(ckpt, balancer.name, cfg)
     old_threads = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
@@ -503,8 +537,13 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
-def _check_checkpoint(path: Path, method: str) -> None:
-    """Refuse a checkpoint that cannot be read or belongs to another method, with the fix."""
+def _architecture(cfg: TrainConfig) -> dict[str, Any]:
+    """The settings that fix the model's parameter shapes (a checkpoint with others cannot load)."""
+    return {"encoder": cfg.encoder, "hidden": cfg.hidden, "feature_dim": cfg.feature_dim}
+
+
+def _check_checkpoint(path: Path, method: str, cfg: TrainConfig) -> None:
+    """Refuse a checkpoint that cannot be read or belongs to another method or model, with the fix."""
     state = read_checkpoint(path)
     if "state_dict" not in state:
         raise InputError(
@@ -515,6 +554,12 @@ def _check_checkpoint(path: Path, method: str) -> None:
         raise InputError(
             f"checkpoint {str(path)!r} was written by method {saved!r}, not {method!r}; use another --out "
             "folder or --restart."
+        )
+    arch, now = state.get("infomm_architecture"), _architecture(cfg)
+    if arch is not None and arch != now:
+        diff = ", ".join(f"{k}: {arch.get(k)!r} -> {v!r}" for k, v in now.items() if arch.get(k) != v)
+        raise InputError(
+            f"checkpoint {str(path)!r} holds another model ({diff}); use another --out folder or --restart."
         )
 
 
