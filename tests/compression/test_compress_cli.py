@@ -178,3 +178,15 @@ def test_jscc_fit_and_eval_through_the_cli(tmp_path, capsys):
     assert [r["snr_db"] for r in rows] == [0.0, 20.0]
     assert rows[1]["psnr_rgb"] >= rows[0]["psnr_rgb"] - 0.5  # more SNR never costs much (2 epochs)
     assert main(["compress", "fit", "--channel", "awgn", "--snr", "0-20", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_fit_with_a_bit_budget(tmp_path, capsys):
+    args = "compress fit --clips 6 --frames 2 --size 32 --epochs 1 --no-baseline".split()
+    out = str(tmp_path / "b")
+    assert main([*args, *TINY, "--budget", "depth=0.02", "--out", out, "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)["joint"]["budgets"]["depth"]
+    assert rep["budget"] == 0.02 and rep["relative_error"] == pytest.approx(rep["bpp_actual"] / 0.02 - 1)
+    assert main([*args, "--budget", "depth", "--out", out]) == 2
+    assert "--budget 'depth': pass STREAM=BPP" in capsys.readouterr().err
+    assert main([*args, "--budget", "depth=0.1", "--channel", "awgn", "--out", out]) == 2
+    assert "--budget applies to the codec" in capsys.readouterr().err

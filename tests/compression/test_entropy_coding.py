@@ -208,3 +208,13 @@ def test_rate_floor_keeps_the_gradient_that_lifts_a_symbol():
     b.sum().backward()
     assert p.grad is not None and p.grad[0] < 0 and p.grad[1] == pytest.approx(-1 / (0.5 * np.log(2)))
     assert LIKELIHOOD_MIN == 2.0**-24
+
+
+def test_non_finite_latents_are_refused_with_a_reason():
+    y = torch.zeros(1, 2, 4, 4)
+    y[0, 1, 2, 2] = float("nan")
+    for model in (GaussianMarginal(2), FactorizedDensity(2)):
+        model.eval()
+        model.update()
+        with pytest.raises(InputError, match="NaN or inf"):
+            model.compress(y)

@@ -88,6 +88,11 @@ def fit_command(
     csi: bool = typer.Option(
         True, "--csi/--no-csi", help="JSCC over Rayleigh: channel state known at the receiver."
     ),
+    budget: list[str] | None = typer.Option(
+        None,
+        "--budget",
+        help="Bit budget STREAM=BPP for rgb, depth, shared or total, met by dual ascent (repeatable).",
+    ),
     option: list[str] | None = typer.Option(
         None, "--option", "-o", help="Config field KEY=VALUE (repeatable)."
     ),
@@ -105,6 +110,10 @@ def fit_command(
     options = _parse_options(option)
     if epochs is not None:
         options["epochs"] = epochs
+    if budget:
+        if channel is not None:
+            raise InputError("--budget applies to the codec (bits); JSCC sends analog symbols: drop one.")
+        options["budgets"] = _budgets(budget)
     common: dict[str, Any] = dict(
         lmbda=lmbda,
         seed=seed,
@@ -132,6 +141,20 @@ def fit_command(
         return
     out.print(_table(f"held-out frames of {data} (lambda {lmbda})", metrics))
     out.print(f"run: {out_dir}  (model.pt, result.json, metrics.json, last.ckpt)")
+
+
+def _budgets(items: list[str]) -> dict[str, float]:
+    """``["depth=0.1", ...]`` -> ``{"depth": 0.1}`` (streams and values are checked by the config)."""
+    out: dict[str, float] = {}
+    for item in items:
+        stream, sep, value = item.partition("=")
+        try:
+            out[stream.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise InputError(f"--budget {item!r}: pass STREAM=BPP, e.g. --budget depth=0.1")
+    return out
 
 
 def _snr_range(text: str) -> tuple[float, float]:
@@ -194,6 +217,17 @@ def _table(title: str, columns: dict[str, dict[str, Any]]) -> Table:
         ("PSNR-RGB (dB)", lambda m: f"{m['psnr_rgb']:.2f}"),
         ("depth RMSE (mm)", lambda m: f"{m['depth_rmse_mm']:.1f}"),
         ("decoded = eval forward", lambda m: "yes" if m["bit_exact"] else "NO"),
+        (
+            "budgets (actual vs budget)",
+            lambda m: (
+                ", ".join(
+                    f"{k} {v['bpp_actual']:.4f} / {v['budget']:.4f} ({100 * v['relative_error']:+.1f} %)"
+                    for k, v in m["budgets"].items()
+                )
+                if "budgets" in m
+                else "-"
+            ),
+        ),
         (
             "operational MI (bpp, depth / rgb)",
             lambda m: (

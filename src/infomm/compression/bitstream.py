@@ -63,6 +63,21 @@ def weights_hash(model: nn.Module) -> bytes:
     return h.digest()[:HASH_BYTES]
 
 
+#: mean excess of one range-coded stream over its ideal code length, in bits: the coder flushes its
+#: state and the stream is whole 32-bit words (measured 2.2-2.5 bytes per stream on synthetic
+#: latents, benchmarks/results/compression.md, section coding)
+STREAM_OVERHEAD_BITS = 20
+
+
+def container_bytes(model_id: str, n_shape_fields: int, n_streams: int) -> int:
+    """Bytes a file spends besides its streams (magic, version, id, hash, shape, lengths, CRC).
+
+    >>> container_bytes("infomm-depth-video", 2, 3)  # 20 + 18 (id) + 2 * 2 (shape) + 3 * 4 (lengths)
+    54
+    """
+    return len(pack(model_id, bytes(HASH_BYTES), (0,) * n_shape_fields, [b""] * n_streams))
+
+
 def pack(model_id: str, weights: bytes, shape: tuple[int, ...], streams: list[bytes]) -> bytes:
     """Assemble a file from its streams (see the module docstring for the layout)."""
     mid = model_id.encode("ascii")

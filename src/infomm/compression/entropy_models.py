@@ -64,6 +64,15 @@ def _check_latent(y: Tensor, channels: int, who: str) -> None:
         )
 
 
+def _check_finite(y: Tensor, who: str) -> None:
+    """Coding a NaN or inf would write a garbage stream (or fail deep in the coder): refuse it."""
+    if not bool(torch.isfinite(y).all()):
+        raise InputError(
+            f"{who}: the latents hold NaN or inf, so there is nothing to code; the input frame or the "
+            "model's weights are not finite (retrain, or check the input)"
+        )
+
+
 class FactorizedDensity(nn.Module):
     """Learned factorized density, one monotone CDF network per channel (Balle et al. 2018).
 
@@ -178,6 +187,7 @@ class FactorizedDensity(nn.Module):
     def compress(self, y: Tensor) -> list[bytes]:
         self._require_update("FactorizedDensity.compress")
         _check_latent(y, self.channels, "FactorizedDensity.compress")
+        _check_finite(y, "FactorizedDensity.compress")
         sym = (self._clamped(y) - self._offset.view(1, -1, 1, 1).to(y.dtype)).to(torch.int64).numpy()
         tables = self._tables()
         return [encode_tables([sym[b, c] for c in range(self.channels)], tables) for b in range(sym.shape[0])]
@@ -236,6 +246,8 @@ class GaussianConditional(nn.Module):
         """Nothing to freeze: the scale table is fixed at construction."""
 
     def compress(self, y: Tensor, mean: Tensor, scale: Tensor) -> list[bytes]:
+        _check_finite(y - mean, "GaussianConditional.compress")
+        _check_finite(scale, "GaussianConditional.compress (scales)")
         levels = self.levels(scale)
         sym, _ = self.quantize(y, mean, levels)
         table = self.table.numpy()

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from infomm.compression.bitstream import pack, unpack, weights_hash
+from infomm.compression.bitstream import STREAM_OVERHEAD_BITS, container_bytes, pack, unpack, weights_hash
 from infomm.compression.latent_codecs import (
     SHARED,
     ConditionalLatentCodec,
@@ -149,6 +149,7 @@ class CodecOutput:
         bits: latent name -> estimated bits per item (B,).
         bpp: ``rgb`` / ``depth`` (private latents), ``shared`` and ``total``, mean bits per pixel.
         likelihoods: latent name -> per-element likelihoods.
+        latents: latent name -> the continuous latents before quantization.
     """
 
     rgb: Tensor
@@ -156,6 +157,15 @@ class CodecOutput:
     bits: dict[str, Tensor]
     bpp: dict[str, Tensor]
     likelihoods: dict[str, Tensor] = field(repr=False)
+    latents: dict[str, Tensor] = field(default_factory=dict, repr=False)
+
+
+def _named_bpp(bits: dict[str, Tensor], pixels: int) -> dict[str, Tensor]:
+    """Latent name -> bits per item (B,)  to  ``{shared, rgb, depth, total}`` mean bits per pixel."""
+    bpp = {k: v.mean() / pixels for k, v in bits.items()}
+    named = {"shared": bpp[SHARED], "rgb": bpp["rgb"], "depth": bpp["depth"]}
+    named["total"] = sum(bpp.values(), torch.zeros(()))
+    return named
 
 
 def check_frames(rgb: Tensor, depth: Tensor) -> tuple[int, int]:
@@ -227,13 +237,24 @@ class DepthVideoCodec(nn.Module):
 
     def forward(self, rgb: Tensor, depth: Tensor) -> CodecOutput:
         h, w = check_frames(rgb, depth)
-        out = self.latent_codec(self.encode_latents(rgb, depth))
+        latents = self.encode_latents(rgb, depth)
+        out = self.latent_codec(latents)
         rgb_hat, depth_hat = self.decode_latents(out.y_hat)
         bits = {k: rate_bits(v).flatten(1).sum(1) for k, v in out.likelihoods.items()}
-        bpp = {k: v.mean() / (h * w) for k, v in bits.items()}
-        named = {"shared": bpp[SHARED], "rgb": bpp["rgb"], "depth": bpp["depth"]}
-        named["total"] = sum(bpp.values(), torch.zeros(()))
-        return CodecOutput(rgb_hat, depth_hat, bits, named, out.likelihoods)
+        return CodecOutput(rgb_hat, depth_hat, bits, _named_bpp(bits, h * w), out.likelihoods, latents)
+
+    def coded_bpp(self, latents: dict[str, Tensor], pixels: int) -> dict[str, float]:
+        """Bits per pixel a file of these latents takes, per stream (``rgb``, ``depth``, ``shared``,
+        ``total``), mean over the batch, without coding: the eval-mode (rounded, tabulated) code
+        lengths, plus :data:`~infomm.compression.bitstream.STREAM_OVERHEAD_BITS` per stream and, in
+        ``total``, the container. Training reads the constraint of a bit budget from it (the
+        noisy-rounding rate it trains on reads high at low rates)."""
+        with eval_mode(self.latent_codec):
+            out = self.latent_codec({k: v.detach() for k, v in latents.items()})
+        bits = {k: rate_bits(v).flatten(1).sum(1) + STREAM_OVERHEAD_BITS for k, v in out.likelihoods.items()}
+        named = {k: float(v) for k, v in _named_bpp(bits, pixels).items()}
+        named["total"] += 8.0 * container_bytes(self.config.model_id, 2, len(bits)) / pixels
+        return named
 
     def update(self) -> None:
         """Freeze the entropy models' tables (after training, before coding)."""

@@ -38,6 +38,8 @@ from infomm.validation import check_int_range
 
 MODEL_FILE = "model.pt"
 FORMAT = "infomm-compress-1"
+#: streams a bit budget can name (``total`` is the whole file, container included)
+BUDGET_STREAMS = ("rgb", "depth", "shared", "total")
 
 
 @dataclass
@@ -48,6 +50,13 @@ class CodecTrainConfig:
         codec: the architecture (:class:`CodecConfig`; its fields are options too).
         lmbda: rate-distortion trade-off lambda (larger: better quality, more bits).
         w_rgb, w_depth: weights of the per-modality distortions.
+        budgets: optional bit budgets, stream (``rgb``, ``depth``, ``shared``, ``total``) -> bits per
+            pixel, enforced by dual ascent (:class:`~infomm.compression.frame_training.RateBudgets`);
+            the held-out metrics report each budget against the actual bits.
+        budget_step: the dual step on the relative violation.
+        budget_holdout: fraction of the training frames set aside (not trained on) on which the
+            dual step measures the budgeted rates, so that the budget holds for frames the codec
+            has not seen (0: measure on the training batch).
         epochs, batch_size, lr, seed: optimisation (frames per batch; Adam).
         test_fraction: held-out frames.
         progress, accelerator, devices, strategy, threads: the training engine's settings.
@@ -57,6 +66,9 @@ class CodecTrainConfig:
     lmbda: float = 0.01
     w_rgb: float = 1.0
     w_depth: float = 1.0
+    budgets: dict[str, float] = field(default_factory=dict)
+    budget_step: float = 0.05
+    budget_holdout: float = 0.1
     epochs: int = 30
     batch_size: int = 16
     lr: float = 1e-3
@@ -76,6 +88,19 @@ class CodecTrainConfig:
                 raise InputError(f"{name}={v!r} must be a finite number >= 0.")
         check_int_range(self.epochs, "epochs", 1)
         check_int_range(self.batch_size, "batch_size", 1)
+        if not isinstance(self.budgets, dict):
+            raise InputError(f"budgets={self.budgets!r} must be a dict of stream -> bits per pixel.")
+        for k, v in self.budgets.items():
+            if k not in BUDGET_STREAMS:
+                raise InputError(
+                    f"budgets[{k!r}]: no such stream; budget one of {', '.join(BUDGET_STREAMS)}."
+                )
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < float("inf")):
+                raise InputError(f"budgets[{k!r}]={v!r} must be a positive number of bits per pixel.")
+        if not (isinstance(self.budget_step, (int, float)) and 0 < self.budget_step < float("inf")):
+            raise InputError(f"budget_step={self.budget_step!r} must be a positive number (e.g. 0.05).")
+        if not (isinstance(self.budget_holdout, (int, float)) and 0 <= self.budget_holdout < 1):
+            raise InputError(f"budget_holdout={self.budget_holdout!r} must be in [0, 1) (e.g. 0.1).")
         if not 0 < self.test_fraction < 1:
             raise InputError(f"test_fraction={self.test_fraction} must be in (0, 1).")
 
@@ -106,11 +131,17 @@ def rd_loss(out: Any, rgb: Tensor, depth: Tensor, cfg: CodecTrainConfig) -> dict
     mse_depth = ((out.depth - depth) ** 2 * valid).sum() / valid.sum().clamp_min(1.0)
     distortion = cfg.w_rgb * mse_rgb + cfg.w_depth * mse_depth
     loss = out.bpp["total"] + cfg.lmbda * 255.0**2 * distortion
-    return {"loss": loss, "bpp": out.bpp["total"], "mse_rgb": mse_rgb, "mse_depth": mse_depth}
+    terms = {"loss": loss, "bpp": out.bpp["total"], "mse_rgb": mse_rgb, "mse_depth": mse_depth}
+    return terms | {f"bpp/{k}": v for k, v in out.bpp.items()}
 
 
 def _loss(model: DepthVideoCodec, rgb: Tensor, depth: Tensor, cfg: CodecTrainConfig) -> dict[str, Tensor]:
-    return rd_loss(model(rgb, depth), rgb, depth, cfg)
+    out = model(rgb, depth)
+    terms = rd_loss(out, rgb, depth, cfg)
+    if cfg.budgets and not cfg.budget_holdout:  # the dual step's constraint: what a file of this batch takes
+        coded = model.coded_bpp(out.latents, int(rgb.shape[2] * rgb.shape[3]))
+        terms |= {f"coded/{k}": torch.tensor(v) for k, v in coded.items()}
+    return terms
 
 
 #: settings a run may change when it resumes
@@ -149,6 +180,11 @@ def fit_codec(
     cfg.validate()
     rgb, depth = frames_from_clips(clips)
     train_idx, test_idx = split_frames(rgb.shape[0], cfg.test_fraction, cfg.seed)
+    measure = None
+    if cfg.budgets and cfg.budget_holdout:
+        fit, aside = split_frames(train_idx.size, cfg.budget_holdout, cfg.seed + 1)
+        train_idx, aside_idx = train_idx[fit], train_idx[aside]
+        measure = (_coded_bpp, (rgb[aside_idx], depth[aside_idx]))
     out = Path(out_dir)
     with torch_threads(cfg.threads):
         model, history = train_on_frames(
@@ -161,10 +197,35 @@ def fit_codec(
             frames=(rgb[train_idx], depth[train_idx]),
             out=out,
             resume=resume,
+            measure=measure,
         )
         model.update()
         metrics = evaluate_codec(model, rgb[test_idx], depth[test_idx])
+    if cfg.budgets:
+        metrics["budgets"] = budget_report(cfg.budgets, metrics)
     return finish_run(FrameRun(model, cfg, history, metrics, FORMAT), out, MODEL_FILE)
+
+
+def _coded_bpp(model: DepthVideoCodec, rgb: Tensor, depth: Tensor) -> dict[str, float]:
+    return model.coded_bpp(model.encode_latents(rgb, depth), int(rgb.shape[2] * rgb.shape[3]))
+
+
+def budget_report(budgets: dict[str, float], metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """stream -> ``{budget, bpp_actual, relative_error, standard_error}``: each budget against the
+    held-out actual bits (``metrics`` of :func:`~infomm.compression.evaluate_codec`); the standard
+    error of the relative error comes from the spread of the frames' rates (0 with one frame)."""
+    out = {}
+    for s, b in budgets.items():
+        actual = float(metrics["bpp_actual"][s])
+        per = np.array([r["bpp_actual"][s] for r in metrics.get("per_frame", [])], dtype=np.float64)
+        se = float(per.std(ddof=1) / np.sqrt(per.size) / b) if per.size > 1 else 0.0
+        out[s] = {
+            "budget": float(b),
+            "bpp_actual": actual,
+            "relative_error": actual / b - 1.0,
+            "standard_error": se,
+        }
+    return out
 
 
 def load_codec(path: str | Path) -> DepthVideoCodec:
