@@ -17,10 +17,13 @@ from infomm.interface import InputError
 SIGMAS = torch.logspace(-0.3, 0.6, 8).view(1, 8, 1, 1)  # eight Gaussian sources, std 0.5 .. 4
 
 
-def _gain_coder(budget: float | None, steps: int = 500, seed: int = 0) -> tuple[float, dict[str, float]]:
+def _gain_coder(
+    budget: float | None, steps: int = 500, seed: int = 0
+) -> tuple[float, dict[str, float], float]:
     """Transform coding of Gaussian sources: y = g x, a learned Gaussian per channel, x_hat = y_hat / g,
     trained on R + 2 MSE (+ the budget's penalty, the dual step reading the rounded rate as training
-    of the codec does). Returns (bits per element a range-coded file of fresh samples takes, mu)."""
+    of the codec does). Returns (bits per element a range-coded file of fresh samples takes, mu, the
+    training proxy's rate on the same samples: additive uniform noise instead of rounding)."""
     torch.manual_seed(seed)
     gain = torch.nn.Parameter(torch.zeros(1, 8, 1, 1))
     model = GaussianMarginal(8)
@@ -42,10 +45,12 @@ def _gain_coder(budget: float | None, steps: int = 500, seed: int = 0) -> tuple[
         opt.zero_grad()
         loss.backward()
         opt.step()
-    model.eval()
     x = SIGMAS * torch.randn(16, 8, 16, 16, generator=torch.Generator().manual_seed(99))
+    with torch.no_grad():
+        proxy = float(rate_bits(model(x * gain.exp())[1]).mean())  # still in training mode
+    model.eval()
     strings = model.compress((x * gain.exp()).detach())
-    return 8.0 * sum(len(s) for s in strings) / x.numel(), dict(dual.mu) if dual else {}
+    return 8.0 * sum(len(s) for s in strings) / x.numel(), dict(dual.mu) if dual else {}, proxy
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +61,16 @@ def free_rate() -> float:
 @pytest.mark.parametrize("fraction", [0.5, 0.7])
 def test_a_binding_budget_is_met_on_real_bits(free_rate, fraction):
     budget = fraction * free_rate
-    actual, mu = _gain_coder(budget)
+    actual, mu, proxy = _gain_coder(budget)
     assert abs(actual / budget - 1) <= 0.05  # the issue's tolerance, on range-coded bytes
     assert mu["r"] > 0  # the constraint binds
+    # why the dual step reads the rounded rate: at these rates the noisy training proxy reads high,
+    # so a budget enforced on it would leave the files well under budget
+    assert proxy > 1.05 * actual
 
 
 def test_a_loose_budget_changes_nothing(free_rate):
-    actual, mu = _gain_coder(1.5 * free_rate)
+    actual, mu, _ = _gain_coder(1.5 * free_rate)
     assert mu["r"] == 0.0 and actual == pytest.approx(free_rate, rel=0.01)
 
 

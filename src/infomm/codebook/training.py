@@ -41,7 +41,7 @@ from infomm import atomic
 from infomm.codebook.evaluate import encode_sequences, evaluate_codes
 from infomm.codebook.model import CodebookConfig, CodebookModel
 from infomm.data.sequences import PairedSequences
-from infomm.estimators.fitting import with_options
+from infomm.estimators.fitting import torch_threads, with_options
 from infomm.interface import InputError
 from infomm.training.engine import (
     EpochSampler,
@@ -278,18 +278,13 @@ def fit_codebook(
     cfg.validate()
     out = Path(out_dir)
     train_idx, test_idx = split_clips(seqs, cfg.test_fraction, cfg.seed)
-    old_threads = torch.get_num_threads()
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         base_run = None
         if baseline and cfg.align:
             base_run = _fit_and_save(
                 seqs, replace(cfg, align=False), out / "baseline", train_idx, test_idx, resume
             )
         run = _fit_and_save(seqs, cfg, out, train_idx, test_idx, resume, base_run)
-    finally:
-        torch.set_num_threads(old_threads)
     return run
 
 

@@ -27,10 +27,9 @@ already meets leaves ``mu_s`` at 0.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,18 +120,6 @@ class FrameRun:
             "metrics": self.metrics,
             "files": self.files,
         }
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Use ``n`` torch threads inside the block (``None``: leave them), restore afterwards."""
-    old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _module_class() -> type:

@@ -31,12 +31,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from infomm.compression.frame_training import FrameRun, finish_run, torch_threads, train_on_frames
+from infomm.compression.frame_training import FrameRun, finish_run, train_on_frames
 from infomm.compression.jscc import DepthVideoJSCC, JSCCConfig, JSCCOutput
 from infomm.compression.jscc_eval import check_snrs, evaluate_jscc
 from infomm.compression.model import check_frames
 from infomm.compression.training import frames_from_clips, split_frames
-from infomm.estimators.fitting import with_options
+from infomm.estimators.fitting import torch_threads, with_options
 from infomm.interface import InputError
 from infomm.training.engine import read_model_file
 from infomm.validation import check_int_range

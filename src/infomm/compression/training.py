@@ -29,9 +29,9 @@ import torch
 from torch import Tensor
 
 from infomm.compression.evaluate import evaluate_codec
-from infomm.compression.frame_training import FrameRun, finish_run, torch_threads, train_on_frames
+from infomm.compression.frame_training import FrameRun, finish_run, train_on_frames
 from infomm.compression.model import CodecConfig, DepthVideoCodec
-from infomm.estimators.fitting import with_options
+from infomm.estimators.fitting import torch_threads, with_options
 from infomm.interface import InputError
 from infomm.training.engine import read_model_file
 from infomm.validation import check_int_range

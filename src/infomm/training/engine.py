@@ -48,7 +48,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from infomm import atomic
 from infomm.balancing import BALANCERS, Balancer, grad_norms
-from infomm.estimators.fitting import with_options
+from infomm.estimators.fitting import torch_threads, with_options
 from infomm.interface import InputError
 from infomm.models import MLPEncoder, ResNetEncoder
 from infomm.validation import check_int_range
@@ -418,10 +418,7 @@ def train(
     ckpt_path = str(ckpt) if resume and ckpt.exists() else None
     if ckpt_path is not None:
         _check_checkpoint(ckpt, balancer.name, cfg)
-    old_threads = torch.get_num_threads()
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         with quiet_lightning():
             trainer = make_trainer(
                 epochs=cfg.epochs,
@@ -435,8 +432,6 @@ def train(
             )
             trainer.fit(module, loader(tr, True), loader(val, False), ckpt_path=ckpt_path)
         test = _test_metrics(model, arrays, labels, te, cfg)
-    finally:
-        torch.set_num_threads(old_threads)
     result = TrainResult(name, module.history, test, config=asdict(cfg), model=model, splits=(tr, val, te))
     result.files = {
         "metrics": str(out / "metrics.json"),
