@@ -88,6 +88,13 @@ def fit_command(
     csi: bool = typer.Option(
         True, "--csi/--no-csi", help="JSCC over Rayleigh: channel state known at the receiver."
     ),
+    quantizer: str = typer.Option(
+        "scalar", "--quantizer", help="scalar (rounding) or vq (EMA codebook, indices coded given s_hat)."
+    ),
+    temporal: bool = typer.Option(
+        False, "--temporal", help="Code clips: frame t given frame t-1 (trains on --clip-length windows)."
+    ),
+    clip_length: int = typer.Option(2, "--clip-length", help="Frames per training clip of --temporal."),
     budget: list[str] | None = typer.Option(
         None,
         "--budget",
@@ -110,6 +117,12 @@ def fit_command(
     options = _parse_options(option)
     if epochs is not None:
         options["epochs"] = epochs
+    if quantizer != "scalar" or temporal:
+        if channel is not None:
+            raise InputError(
+                "--quantizer / --temporal configure the digital codec; JSCC sends analog symbols."
+            )
+        options.update(quantizer=quantizer, temporal=temporal, clip_length=clip_length)
     if budget:
         if channel is not None:
             raise InputError("--budget applies to the codec (bits); JSCC sends analog symbols: drop one.")
@@ -229,6 +242,10 @@ def _table(title: str, columns: dict[str, dict[str, Any]]) -> Table:
             ),
         ),
         (
+            "bpp by frame (0: intra)",
+            lambda m: " / ".join(f"{v:.4f}" for v in m["bpp_by_frame"]) if "bpp_by_frame" in m else "-",
+        ),
+        (
             "operational MI (bpp, depth / rgb)",
             lambda m: (
                 " / ".join(f"{m['operational_mi']['bpp'][k]:.4f}" for k in ("depth", "rgb"))
@@ -304,7 +321,8 @@ def decode_command(
     file: Path = typer.Argument(..., help="A file written by `infomm compress encode`."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for rgb.png and depth.png."),
 ) -> None:
-    """Decode a file into rgb.png (8-bit) and depth.png (16-bit mm)."""
+    """Decode a file into rgb.png (8-bit) and depth.png (16-bit mm); a clip's file into
+    rgb-0000.png, depth-0000.png, ... (one pair per frame)."""
     from infomm.compression.training import load_codec
     from infomm.data.rgbd_io import write_depth_png, write_rgb_png
 
@@ -312,14 +330,20 @@ def decode_command(
     if not file.is_file():
         raise InputError(f"{str(file)!r} does not exist; pass a file written by `infomm compress encode`.")
     frame = model.decompress(file.read_bytes(), source=str(file))
-    rgb = torch.round(frame["rgb"][0].permute(1, 2, 0) * 255.0).to(torch.uint8).numpy()
-    depth = (
-        torch.round(frame["depth"][0, 0] * 1000.0).clamp(0, 65535).to(torch.int32).numpy().astype(np.uint16)
-    )
+    clip = frame["rgb"].dim() == 5
+    rgbs = frame["rgb"][0] if clip else frame["rgb"]
+    depths = frame["depth"][0] if clip else frame["depth"]
     output.mkdir(parents=True, exist_ok=True)
-    write_rgb_png(output / "rgb.png", rgb)
-    write_depth_png(output / "depth.png", depth)
-    out.print(f"wrote {output / 'rgb.png'} and {output / 'depth.png'} ({rgb.shape[1]}x{rgb.shape[0]})")
+    names = []
+    for t in range(rgbs.shape[0]):
+        rgb = torch.round(rgbs[t].permute(1, 2, 0) * 255.0).to(torch.uint8).numpy()
+        depth = torch.round(depths[t, 0] * 1000.0).clamp(0, 65535).to(torch.int32).numpy().astype(np.uint16)
+        suffix = f"-{t:04d}" if clip else ""
+        write_rgb_png(output / f"rgb{suffix}.png", rgb)
+        write_depth_png(output / f"depth{suffix}.png", depth)
+        names += [f"rgb{suffix}.png", f"depth{suffix}.png"]
+    shown = " and ".join(names) if len(names) == 2 else f"{len(names) // 2} frames ({names[0]} ...)"
+    out.print(f"wrote {shown} to {output} ({rgb.shape[1]}x{rgb.shape[0]})")
 
 
 @compress_app.command("eval")
@@ -336,24 +360,30 @@ def eval_command(
     """Bits per pixel (estimated and actual) per modality, PSNR-RGB, depth RMSE (mm), operational MI;
     the same for the separate baseline when the run has one."""
     from infomm.compression.evaluate import evaluate_codec
-    from infomm.compression.training import frames_from_clips, load_codec, split_frames
+    from infomm.compression.training import clip_windows, frames_from_clips, load_codec, split_frames
 
     _run(run_dir)
+    cfg = json.loads((run_dir / "result.json").read_text())["config"]
+
+    def items(clip_set: Any) -> tuple[Any, Any]:  # what the run's model codes: frames, or clips
+        if cfg.get("codec", {}).get("temporal", False):
+            return clip_windows(clip_set, int(cfg.get("clip_length", 2)))
+        return frames_from_clips(clip_set)
+
     if data is None:
         spec_path = run_dir / DATA_FILE
         spec = json.loads(spec_path.read_text()) if spec_path.exists() else None
         if spec is None:
             raise InputError(f"{str(run_dir)!r} has no {DATA_FILE}; pass --data")
-        rgb, depth = frames_from_clips(
+        rgb, depth = items(
             load_frames(
                 spec["data"], clips=spec["clips"], frames=spec["frames"], size=spec["size"], seed=spec["seed"]
             )
         )
-        cfg = json.loads((run_dir / "result.json").read_text())["config"]
         _, test = split_frames(rgb.shape[0], cfg["test_fraction"], cfg["seed"])
         rgb, depth, name = rgb[test], depth[test], f"held-out frames of {spec['data']}"
     else:
-        rgb, depth = frames_from_clips(load_frames(data))
+        rgb, depth = items(load_frames(data))
         name = data
     if _is_jscc(run_dir):
         from infomm.compression.jscc_eval import evaluate_jscc

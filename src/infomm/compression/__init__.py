@@ -20,7 +20,13 @@ channels (:class:`DepthVideoJSCC`, :mod:`~infomm.compression.channels`).
 """
 
 from infomm.compression.bitstream import BitstreamHeader, pack, unpack, weights_hash
-from infomm.compression.entropy_models import FactorizedDensity, GaussianConditional, GaussianMarginal
+from infomm.compression.context_codecs import ContextLatentCodec
+from infomm.compression.entropy_models import (
+    CategoricalConditional,
+    FactorizedDensity,
+    GaussianConditional,
+    GaussianMarginal,
+)
 from infomm.compression.jscc import DepthVideoJSCC, JSCCConfig
 from infomm.compression.jscc_eval import digital_reference, evaluate_jscc
 from infomm.compression.jscc_training import fit_jscc, load_jscc
@@ -29,10 +35,13 @@ from infomm.compression.model import CodecConfig, DepthVideoCodec
 from infomm.compression.operational import OperationalMI, gaussian_toy_latents, operational_mi
 from infomm.compression.rd import bd_rate
 from infomm.compression.sweep import rd_sweep
-from infomm.compression.training import fit_codec, load_codec
+from infomm.compression.training import clip_windows, fit_codec, load_codec
 
 __all__ = [
     "BitstreamHeader",
+    "CategoricalConditional",
+    "ContextLatentCodec",
+    "clip_windows",
     "CodecConfig",
     "DepthVideoCodec",
     "DepthVideoJSCC",

@@ -59,7 +59,7 @@ def weights_hash(model: nn.Module) -> bytes:
     for name, t in model.state_dict().items():
         v = t.detach().cpu().contiguous()
         h.update(f"{name}:{v.dtype}:{tuple(v.shape)};".encode())
-        h.update(v.view(torch.uint8).numpy().tobytes() if v.numel() else b"")
+        h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b"")
     return h.digest()[:HASH_BYTES]
 
 

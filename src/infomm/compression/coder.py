@@ -5,7 +5,9 @@ Two model families cover every latent of :mod:`infomm.compression`:
 - quantized Gaussians (zero mean, a scale per symbol picked from a fixed table by an integer
   level): the Gaussian-conditional private latents, coded as ``round(y - mu)``;
 - fixed categorical tables (one table per group of symbols): the factorized density of the
-  shared latent, tabulated per channel by ``update()``, and VQ indices.
+  shared latent, tabulated per channel by ``update()``;
+- categorical distributions given per symbol (one pmf row per symbol): VQ indices under a model
+  conditioned on side information.
 
 ``constriction`` (Bamler 2022, "Understanding Entropy Coding With Asymmetric Numeral Systems
 (ANS): a Statistician's Perspective", arXiv 2201.01741; the library's range coder) is used instead
@@ -141,3 +143,45 @@ def decode_tables(data: bytes, counts: list[int], tables: list[np.ndarray]) -> l
 def _categorical(pmf: np.ndarray) -> constriction.stream.model.Categorical:
     p = np.asarray(pmf, dtype=np.float64)
     return constriction.stream.model.Categorical(p / p.sum(), perfect=False)
+
+
+def _probabilities(probs: np.ndarray, n: int, who: str) -> np.ndarray:
+    p = np.ascontiguousarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] != n or p.shape[1] < 2:
+        raise InputError(
+            f"{who}: probabilities of shape {p.shape}; expected ({n}, K) with K >= 2, a pmf per symbol"
+        )
+    if not (np.isfinite(p).all() and (p >= 0).all()):
+        raise InputError(f"{who}: probabilities must be finite and >= 0")
+    return p / p.sum(1, keepdims=True)
+
+
+def encode_categorical(symbols: np.ndarray, probs: np.ndarray) -> bytes:
+    """Range-code int symbols in ``[0, K)``, symbol ``j`` under the pmf ``probs[j]`` ((n, K), float64).
+
+    constriction quantizes each row to its fixed-point model deterministically (every entry keeps
+    a nonzero probability), so a decoder passing the same float64 rows decodes the same symbols.
+    """
+    sym = np.ascontiguousarray(symbols, dtype=np.int32).ravel()
+    p = _probabilities(probs, sym.size, "encode_categorical")
+    if sym.size and (sym.min() < 0 or sym.max() >= p.shape[1]):
+        raise InputError(f"encode_categorical: symbols must be in [0, {p.shape[1]})")
+    enc = constriction.stream.queue.RangeEncoder()
+    if sym.size:
+        enc.encode(sym, constriction.stream.model.Categorical(perfect=False), p)
+    return _to_bytes(enc.get_compressed())
+
+
+def decode_categorical(data: bytes, probs: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`encode_categorical`: one int32 symbol per row of ``probs``."""
+    p = np.ascontiguousarray(probs, dtype=np.float64)
+    n = p.shape[0] if p.ndim == 2 else -1
+    p = _probabilities(p, n, "decode_categorical")
+    if n == 0:
+        return np.zeros(0, dtype=np.int32)
+    try:
+        dec = constriction.stream.queue.RangeDecoder(_from_bytes(data, "decode_categorical"))
+        out = dec.decode(constriction.stream.model.Categorical(perfect=False), p)
+    except (ValueError, RuntimeError, AssertionError) as e:  # pragma: no cover - constriction's own
+        raise InputError(f"decode_categorical: the stream does not decode ({e}); the file is corrupt") from e
+    return np.asarray(out, dtype=np.int32)

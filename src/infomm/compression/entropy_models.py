@@ -1,6 +1,6 @@
 """Entropy models: the probability of each quantized latent, its code length, and its bitstream.
 
-Three models, one contract (CompressAI's ``EntropyBottleneck`` / ``GaussianConditional`` design):
+Four models, one contract (CompressAI's ``EntropyBottleneck`` / ``GaussianConditional`` design):
 
 - ``forward(y, ...) -> (y_hat, likelihoods)``: training adds unit uniform noise (the proxy for
   rounding); eval rounds, clamps to the coder's support and returns the likelihoods the coder
@@ -18,6 +18,8 @@ Sec. 3). Scales are snapped up to a fixed log-spaced table, so the decoder rebui
 parameters bit for bit from the same side information.
 :class:`GaussianMarginal` is a Gaussian-conditional model whose per-channel mean and scale are
 plain parameters (no side information): a marginal model for baselines and toy checks.
+:class:`CategoricalConditional` codes discrete indices (a vector quantizer's) under a pmf per
+position, ``softmax(logits)``, the logits given by the caller (from side information).
 
 Example:
     >>> import torch
@@ -37,8 +39,10 @@ from torch import Tensor, nn
 
 from infomm.compression.coder import (
     SYMBOL_BOUND,
+    decode_categorical,
     decode_gaussian,
     decode_tables,
+    encode_categorical,
     encode_gaussian,
     encode_tables,
     symbol_bounds,
@@ -300,3 +304,47 @@ class GaussianMarginal(nn.Module):
     @torch.no_grad()
     def decompress(self, strings: list[bytes], shape: tuple[int, int]) -> Tensor:
         return self.gaussian.decompress(strings, *self._params((len(strings), self.channels, *shape)))
+
+
+class CategoricalConditional(nn.Module):
+    """Indices ``(B, h, w)`` in ``[0, K)`` coded under one pmf per position, ``softmax(logits)`` with
+    ``logits`` (B, K, h, w) from side information (a vector quantizer's indices given the decoded
+    shared latent). The pmf is computed in float64 from the float32 logits, in training and eval
+    alike, so the estimate is the coder's code length up to the range coder's fixed-point rounding.
+    """
+
+    @staticmethod
+    def _check(idx: Tensor, logits: Tensor, who: str) -> None:
+        if logits.dim() != 4 or idx.shape != (logits.shape[0], *logits.shape[2:]):
+            raise InputError(
+                f"{who}: indices {tuple(idx.shape)} and logits {tuple(logits.shape)}; expected (B, h, w) "
+                "and (B, K, h, w)"
+            )
+
+    def forward(self, idx: Tensor, logits: Tensor) -> Tensor:
+        """Likelihood of each index, (B, 1, h, w)."""
+        self._check(idx, logits, "CategoricalConditional")
+        p = torch.softmax(logits.double(), dim=1).gather(1, idx[:, None].long())
+        return p.to(logits.dtype)
+
+    @staticmethod
+    def pmf_rows(logits: Tensor) -> np.ndarray:
+        """One float64 pmf row per position of one item's logits (K, h, w): (h * w, K)."""
+        k = logits.shape[0]
+        return torch.softmax(logits.double(), dim=0).reshape(k, -1).t().contiguous().numpy()
+
+    def compress(self, idx: Tensor, logits: Tensor) -> list[bytes]:
+        self._check(idx, logits, "CategoricalConditional.compress")
+        _check_finite(logits, "CategoricalConditional.compress (logits)")
+        return [
+            encode_categorical(idx[b].reshape(-1).numpy(), self.pmf_rows(logits[b]))
+            for b in range(idx.shape[0])
+        ]
+
+    def decompress(self, strings: list[bytes], logits: Tensor) -> Tensor:
+        if len(strings) != logits.shape[0]:
+            raise InputError(
+                f"CategoricalConditional.decompress: {len(strings)} strings for {logits.shape[0]} items"
+            )
+        out = [decode_categorical(s, self.pmf_rows(logits[b])) for b, s in enumerate(strings)]
+        return torch.from_numpy(np.stack(out).astype(np.int64)).view(logits.shape[0], *logits.shape[2:])

@@ -76,17 +76,23 @@ def fit_marginals(
 
 @torch.no_grad()
 def _frame(model: DepthVideoCodec, rgb: Tensor, depth: Tensor) -> dict[str, Any]:
-    h, w = rgb.shape[2:]
+    """One frame (1, C, H, W) or one clip (1, T, C, H, W): its file, rates and qualities."""
+    h, w = rgb.shape[-2:]
+    frames = rgb.shape[1] if rgb.dim() == 5 else 1
     out = model(*pad_frames(rgb, depth))
     out_rgb, out_depth = out.rgb[..., :h, :w], out.depth[..., :h, :w]
     data = model.compress(rgb, depth)
     frame = model.decompress(data)
-    pixels = h * w
+    pixels = h * w * frames
     lengths = _stream_lengths(data)
     names = model.latent_codec.names
-    actual = {k: 8.0 * n / pixels for k, n in zip(names, lengths, strict=True)}
+    actual = {k: 8.0 * sum(lengths[i :: len(names)]) / pixels for i, k in enumerate(names)}
     est = {k: float(v.sum()) / pixels for k, v in out.bits.items()}
-    return {
+    extra: dict[str, Any] = {}
+    if frames > 1:  # a clip: the bits of each frame (the intra frame 0, then the predicted ones)
+        per = [8.0 * sum(lengths[t * len(names) : (t + 1) * len(names)]) / (h * w) for t in range(frames)]
+        extra["bpp_by_frame"] = per
+    return extra | {
         "bytes": len(data),
         "bpp_actual": {
             "shared": actual[SHARED],
@@ -113,7 +119,8 @@ def _stream_lengths(data: bytes) -> tuple[int, ...]:
 def evaluate_codec(
     model: DepthVideoCodec, rgb: Tensor, depth: Tensor, *, mi_steps: int = 300
 ) -> dict[str, Any]:
-    """Mean per-frame metrics over a set of frames (see the module docstring), plus per-frame rows."""
+    """Mean per-frame metrics over a set of frames (B, C, H, W) or clips (B, T, C, H, W) (see the
+    module docstring), plus per-frame (per-clip) rows; a clip's bits per pixel count its T frames."""
     model.eval()
     rows = [_frame(model, rgb[i : i + 1], depth[i : i + 1]) for i in range(rgb.shape[0])]
 
@@ -124,7 +131,7 @@ def evaluate_codec(
 
     metrics: dict[str, Any] = {
         "frames": len(rows),
-        "size": [int(rgb.shape[2]), int(rgb.shape[3])],
+        "size": [int(rgb.shape[-2]), int(rgb.shape[-1])],
         "bpp_actual": mean("bpp_actual"),
         "bpp_estimated": mean("bpp_estimated"),
         "psnr_rgb": mean("psnr_rgb"),
@@ -133,8 +140,11 @@ def evaluate_codec(
         "max_rate_error": max(abs(r["bpp_actual"]["total"] / r["bpp_estimated"]["total"] - 1) for r in rows),
         "per_frame": rows,
     }
+    if "bpp_by_frame" in rows[0]:  # clips: the mean stream bits of each frame position
+        metrics["clip_length"] = int(rgb.shape[1])
+        metrics["bpp_by_frame"] = [float(v) for v in np.mean([r["bpp_by_frame"] for r in rows], axis=0)]
     codec = model.latent_codec
-    if isinstance(codec, ConditionalLatentCodec) and rgb.shape[0] >= 2:
+    if isinstance(codec, ConditionalLatentCodec) and rgb.dim() == 4 and rgb.shape[0] >= 2:
         with torch.no_grad():
             latents = model.encode_latents(*pad_frames(rgb, depth))
         separate = fit_marginals(codec, latents, steps=mi_steps)

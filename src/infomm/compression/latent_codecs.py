@@ -59,22 +59,36 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
         module.train(was)
 
 
-class GaussianParams(nn.Module):
-    """Mean and scale of a private latent from the decoded shared latent (and optional context).
+def side_network(in_channels: int, out_channels: int, hidden: int | None = None) -> nn.Sequential:
+    """Entropy parameters from side information: two 3x3 convolutions with GELU, then a 1x1."""
+    h = hidden or max(out_channels, in_channels)
+    return nn.Sequential(
+        nn.Conv2d(in_channels, h, 3, padding=1),
+        nn.GELU(),
+        nn.Conv2d(h, h, 3, padding=1),
+        nn.GELU(),
+        nn.Conv2d(h, out_channels, 1),
+    )
 
-    Two 3x3 convolutions with GELU, then a 1x1 to ``2 * out`` channels; scale = softplus.
-    """
+
+def per_item(net: nn.Module, side: Tensor) -> Any:
+    """``net(side)``; in eval one batch item at a time, so a decoder holding one item computes the
+    encoder's entropy parameters bit for bit whatever batch the encoder ran."""
+    if net.training:
+        return net(side)
+    parts = [net(side[b : b + 1]) for b in range(side.shape[0])]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(p) for p in zip(*parts, strict=True))
+    return torch.cat(parts)
+
+
+class GaussianParams(nn.Module):
+    """Mean and scale of a private latent from the decoded shared latent (and optional context):
+    :func:`side_network` to ``2 * out`` channels; scale = softplus."""
 
     def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None):
         super().__init__()
-        h = hidden or max(2 * out_channels, in_channels)
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, h, 3, padding=1),
-            nn.GELU(),
-            nn.Conv2d(h, h, 3, padding=1),
-            nn.GELU(),
-            nn.Conv2d(h, 2 * out_channels, 1),
-        )
+        self.net = side_network(in_channels, 2 * out_channels, hidden or max(2 * out_channels, in_channels))
 
     def forward(self, side: Tensor) -> tuple[Tensor, Tensor]:
         mean, raw = self.net(side).chunk(2, dim=1)
@@ -128,9 +142,20 @@ class SharedPrivateCodec(nn.Module):
                 )
         return int(shape[0]), int(shape[1])
 
+    def _shared_forward(self, y: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor]:
+        return self.shared(y)  # type: ignore[no-any-return]
+
+    def _shared_compress(self, y: Tensor, context: Tensor | None) -> list[bytes]:
+        return self.shared.compress(y)  # type: ignore[no-any-return]
+
+    def _shared_decompress(
+        self, strings: list[bytes], shape: tuple[int, int], context: Tensor | None
+    ) -> Tensor:
+        return self.shared.decompress(strings, shape)  # type: ignore[no-any-return]
+
     def forward(self, latents: Mapping[str, Tensor], context: Tensor | None = None) -> LatentCodecOutput:
         self._check(latents)
-        s_hat, lik = self.shared(latents[SHARED])
+        s_hat, lik = self._shared_forward(latents[SHARED], context)
         y_hat, likelihoods = {SHARED: s_hat}, {SHARED: lik}
         for name in self.private_channels:
             y_hat[name], likelihoods[name] = self._private_forward(name, latents[name], s_hat, context)
@@ -146,8 +171,8 @@ class SharedPrivateCodec(nn.Module):
     def compress(self, latents: Mapping[str, Tensor], context: Tensor | None = None) -> CompressedLatents:
         shape = self._check(latents)
         with eval_mode(self):
-            strings = {SHARED: self.shared.compress(latents[SHARED])}
-            s_hat, _ = self.shared(latents[SHARED])  # equals what the decoder rebuilds (tested)
+            strings = {SHARED: self._shared_compress(latents[SHARED], context)}
+            s_hat, _ = self._shared_forward(latents[SHARED], context)  # what the decoder rebuilds (tested)
             for name in self.private_channels:
                 strings[name] = self._private_compress(name, latents[name], s_hat, context)
         return CompressedLatents(strings=strings, shape=shape)
@@ -157,7 +182,7 @@ class SharedPrivateCodec(nn.Module):
         if missing:
             raise InputError(f"compressed: streams {missing} are missing; expected {self.names}")
         with eval_mode(self):
-            s_hat = self.shared.decompress(compressed.strings[SHARED], compressed.shape)
+            s_hat = self._shared_decompress(compressed.strings[SHARED], compressed.shape, context)
             out = {SHARED: s_hat}
             for name in self.private_channels:
                 out[name] = self._private_decompress(
@@ -227,11 +252,7 @@ class ConditionalLatentCodec(SharedPrivateCodec):
 
     def params(self, name: str, s_hat: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """(mean, scale) of private latent ``name`` given the decoded shared latent."""
-        side, net = self._side(s_hat, context), self.param_nets[name]
-        if self.training:
-            return net(side)
-        parts = [net(side[b : b + 1]) for b in range(side.shape[0])]
-        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+        return per_item(self.param_nets[name], self._side(s_hat, context))  # type: ignore[no-any-return]
 
     def _private_forward(
         self, name: str, y: Tensor, s_hat: Tensor, context: Tensor | None

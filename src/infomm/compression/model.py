@@ -16,6 +16,11 @@ modalities' latents into ``s`` and projects each modality's own latent into its 
 With ``conditional=True`` the private latents are coded given ``s_hat`` (the joint codec); with
 ``False`` every latent has its own marginal model (the separate-coding baseline, same backbone).
 
+Clips (``temporal=True``): frame 0 is coded as above, frame ``t > 0`` by an inter codec whose
+entropy models also read frame ``t-1``'s decoded latents; with ``quantizer="vq"`` the private
+latents are vector-quantized and their indices coded under a categorical model given ``s_hat``
+(both: :mod:`~infomm.compression.context_codecs`).
+
 GDN is written here (a dozen lines) because CompressAI, which has it, is not a dependency
 (installing it replaces the CPU torch and pins numpy<2).
 
@@ -42,6 +47,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from infomm.compression.bitstream import STREAM_OVERHEAD_BITS, container_bytes, pack, unpack, weights_hash
+from infomm.compression.context_codecs import QUANTIZERS, ContextLatentCodec
 from infomm.compression.latent_codecs import (
     SHARED,
     ConditionalLatentCodec,
@@ -55,6 +61,10 @@ from infomm.validation import check_int_range
 
 MODALITIES = ("depth", "rgb")
 DOWNSAMPLING = 16
+#: beta of the VQ commitment term ``beta ||p - sg(p_hat)||^2`` (van den Oord et al. 2017, Eq. 3)
+VQ_COMMITMENT = 0.25
+#: a file holds at most 255 streams, 3 per frame
+MAX_CLIP_FRAMES = 85
 
 
 @dataclass
@@ -66,6 +76,12 @@ class CodecConfig:
         shared, private: channels of ``s`` and of each private latent.
         conditional: code the private latents given ``s_hat`` (``False``: the separate baseline).
         depth_max_m: depth that maps to 1.0 at the input (metres).
+        quantizer: ``"scalar"`` (rounding; uniform noise in training) or ``"vq"`` (the private
+            latents vector-quantized with an EMA codebook, indices coded under a categorical
+            model given ``s_hat``; :mod:`~infomm.compression.context_codecs`).
+        codebook_size: codes per private latent (``"vq"``).
+        temporal: code clips predictively: frame t's latents given frame t-1's decoded latents
+            (frame 0 and single frames: the intra codec).
     """
 
     channels: int = 48
@@ -73,12 +89,18 @@ class CodecConfig:
     private: int = 16
     conditional: bool = True
     depth_max_m: float = 10.0
+    quantizer: str = "scalar"
+    codebook_size: int = 64
+    temporal: bool = False
 
     def validate(self) -> None:
         for name in ("channels", "shared", "private"):
             check_int_range(getattr(self, name), name, 1, 4096)
         if not self.depth_max_m > 0:
             raise InputError(f"depth_max_m={self.depth_max_m}: must be positive (metres)")
+        if self.quantizer not in QUANTIZERS:
+            raise InputError(f"quantizer={self.quantizer!r} is not known; use one of {', '.join(QUANTIZERS)}")
+        check_int_range(self.codebook_size, "codebook_size", 2, 1 << 16)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,7 +108,9 @@ class CodecConfig:
     @property
     def model_id(self) -> str:
         kind = "joint" if self.conditional else "separate"
-        return f"dvc-{kind}-{self.channels}-{self.shared}-{self.private}"
+        vq = f"-vq{self.codebook_size}" if self.quantizer == "vq" else ""
+        clip = "-clip" if self.temporal else ""
+        return f"dvc-{kind}{vq}{clip}-{self.channels}-{self.shared}-{self.private}"
 
 
 class GDN(nn.Module):
@@ -143,13 +167,17 @@ class JointLatentFusion(nn.Module):
 class CodecOutput:
     """What :meth:`DepthVideoCodec.forward` returns.
 
+    Frames (B, C, H, W) give frames; clips (B, T, C, H, W) give clips, latents (B, T, c, h, w).
+
     Attributes:
-        rgb: reconstruction in [0, 1] (clamped in eval), (B, 3, H, W).
-        depth: reconstruction in metres, (B, 1, H, W).
-        bits: latent name -> estimated bits per item (B,).
-        bpp: ``rgb`` / ``depth`` (private latents), ``shared`` and ``total``, mean bits per pixel.
+        rgb: reconstruction in [0, 1] (clamped in eval), (B, 3, H, W) or (B, T, 3, H, W).
+        depth: reconstruction in metres, (B, 1, H, W) or (B, T, 1, H, W).
+        bits: latent name -> estimated bits per item (B,) (a clip: all its frames).
+        bpp: ``rgb`` / ``depth`` (private latents), ``shared`` and ``total``, mean bits per pixel
+            (per pixel of one frame: a clip's bits are divided by its T H W pixels).
         likelihoods: latent name -> per-element likelihoods.
         latents: latent name -> the continuous latents before quantization.
+        aux_loss: the VQ commitment term (0 for the scalar quantizer); a training loss adds it.
     """
 
     rgb: Tensor
@@ -158,6 +186,7 @@ class CodecOutput:
     bpp: dict[str, Tensor]
     likelihoods: dict[str, Tensor] = field(repr=False)
     latents: dict[str, Tensor] = field(default_factory=dict, repr=False)
+    aux_loss: Tensor = field(default_factory=lambda: torch.zeros(()), repr=False)
 
 
 def _named_bpp(bits: dict[str, Tensor], pixels: int) -> dict[str, Tensor]:
@@ -166,6 +195,18 @@ def _named_bpp(bits: dict[str, Tensor], pixels: int) -> dict[str, Tensor]:
     named = {"shared": bpp[SHARED], "rgb": bpp["rgb"], "depth": bpp["depth"]}
     named["total"] = sum(bpp.values(), torch.zeros(()))
     return named
+
+
+def check_clips(rgb: Tensor, depth: Tensor) -> tuple[int, int]:
+    """(H, W) of a batch of clips: RGB (B, T, 3, H, W) in [0, 1] and depth (B, T, 1, H, W) in metres."""
+    if rgb.dim() != 5 or depth.dim() != 5 or rgb.shape[:2] != depth.shape[:2]:
+        raise InputError(
+            f"rgb {tuple(rgb.shape)} / depth {tuple(depth.shape)}: clips are (B, T, 3, H, W) and "
+            "(B, T, 1, H, W) with the same B and T"
+        )
+    if rgb.shape[1] > MAX_CLIP_FRAMES:
+        raise InputError(f"a clip of {rgb.shape[1]} frames: code at most {MAX_CLIP_FRAMES} frames per file")
+    return check_frames(rgb.flatten(0, 1), depth.flatten(0, 1))
 
 
 def check_frames(rgb: Tensor, depth: Tensor) -> tuple[int, int]:
@@ -197,7 +238,13 @@ def normalized_inputs(rgb: Tensor, depth: Tensor, depth_max_m: float) -> dict[st
 
 
 class DepthVideoCodec(nn.Module):
-    """The joint RGB + depth codec (or, with ``conditional=False``, its separate baseline)."""
+    """The joint RGB + depth codec (or, with ``conditional=False``, its separate baseline).
+
+    Frames are (B, 3, H, W) / (B, 1, H, W); clips (B, T, 3, H, W) / (B, T, 1, H, W). A
+    ``temporal`` model codes a clip's frame 0 with the intra codec (``latent_codec``) and frame
+    ``t > 0`` with the inter codec (``inter_codec``) given frame ``t-1``'s decoded latents; any
+    other model codes every frame of a clip as an intra frame.
+    """
 
     def __init__(self, config: CodecConfig | None = None):
         super().__init__()
@@ -207,11 +254,31 @@ class DepthVideoCodec(nn.Module):
         self.analysis = nn.ModuleDict({"rgb": _analysis(3, n, n), "depth": _analysis(2, n, n)})
         self.fusion = JointLatentFusion(n, cfg.shared, cfg.private)
         private = {m: cfg.private for m in MODALITIES}
-        self.latent_codec: SharedPrivateCodec = (
-            ConditionalLatentCodec(cfg.shared, private)
-            if cfg.conditional
-            else SeparateLatentCodec(cfg.shared, private)
-        )
+        self.latent_codec: SharedPrivateCodec
+        if cfg.quantizer == "vq":
+            self.latent_codec = ContextLatentCodec(
+                cfg.shared,
+                private,
+                conditional=cfg.conditional,
+                quantizer="vq",
+                codebook_size=cfg.codebook_size,
+            )
+        elif cfg.conditional:
+            self.latent_codec = ConditionalLatentCodec(cfg.shared, private)
+        else:
+            self.latent_codec = SeparateLatentCodec(cfg.shared, private)
+        self.inter_codec: ContextLatentCodec | None = None
+        if cfg.temporal:
+            self.inter_codec = ContextLatentCodec(
+                cfg.shared,
+                private,
+                conditional=cfg.conditional,
+                temporal=True,
+                quantizer=cfg.quantizer,
+                codebook_size=cfg.codebook_size,
+            )
+            if isinstance(self.latent_codec, ContextLatentCodec):
+                self.inter_codec.share_codebooks(self.latent_codec)
         self.synthesis = nn.ModuleDict(
             {
                 "rgb": _synthesis(cfg.shared + cfg.private, n, 3),
@@ -220,13 +287,22 @@ class DepthVideoCodec(nn.Module):
         )
 
     def encode_latents(self, rgb: Tensor, depth: Tensor) -> dict[str, Tensor]:
-        """The continuous latents ``{shared, depth, rgb}`` of a batch of frames."""
+        """The continuous latents ``{shared, depth, rgb}`` of a batch of frames (or of clips)."""
+        if rgb.dim() == 5:
+            b = rgb.shape[0]
+            return {
+                k: _unfold(v, b)
+                for k, v in self.encode_latents(rgb.flatten(0, 1), depth.flatten(0, 1)).items()
+            }
         x = normalized_inputs(rgb, depth, self.config.depth_max_m)
         return self.fusion({m: self.analysis[m](x[m]) for m in MODALITIES})
 
     def decode_latents(self, y_hat: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """(rgb in [0, 1] (clamped in eval), depth in metres) from quantized latents."""
+        """(rgb in [0, 1] (clamped in eval), depth in metres) from quantized latents (frames or clips)."""
         s = y_hat[SHARED]
+        if s.dim() == 5:
+            rgb, depth = self.decode_latents({k: v.flatten(0, 1) for k, v in y_hat.items()})
+            return _unfold(rgb, s.shape[0]), _unfold(depth, s.shape[0])
         rgb = self.synthesis["rgb"](torch.cat([s, y_hat["rgb"]], dim=1)) + 0.5
         depth = (
             self.synthesis["depth"](torch.cat([s, y_hat["depth"]], dim=1)) + 0.5
@@ -235,67 +311,161 @@ class DepthVideoCodec(nn.Module):
             rgb, depth = rgb.clamp(0.0, 1.0), depth.clamp_min(0.0)
         return rgb, depth
 
+    def _context(self, y_hat: dict[str, Tensor]) -> Tensor:
+        """The inter codec's context: frame t-1's decoded latents in coding order."""
+        return torch.cat([y_hat[k] for k in self.latent_codec.names], dim=1)
+
+    def code_latents(self, latents: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """(y_hat, likelihoods) of frame latents (B, c, h, w) or clip latents (B, T, c, h, w)."""
+        first = latents[SHARED]
+        if first.dim() == 4:
+            out = self.latent_codec(latents)
+            return out.y_hat, out.likelihoods
+        b = first.shape[0]
+        if self.inter_codec is None:  # every frame intra: one batch
+            out = self.latent_codec({k: v.flatten(0, 1) for k, v in latents.items()})
+            return (
+                {k: _unfold(v, b) for k, v in out.y_hat.items()},
+                {k: _unfold(v, b) for k, v in out.likelihoods.items()},
+            )
+        y_hat: list[dict[str, Tensor]] = []
+        likelihoods: list[dict[str, Tensor]] = []
+        for t in range(first.shape[1]):
+            lat = {k: v[:, t] for k, v in latents.items()}
+            if t == 0:
+                out = self.latent_codec(lat)
+            else:
+                out = self.inter_codec(lat, context=self._context(y_hat[-1]))
+            y_hat.append(out.y_hat)
+            likelihoods.append(out.likelihoods)
+        return _stack(y_hat), _stack(likelihoods)
+
+    def _commitment(self, latents: dict[str, Tensor], y_hat: dict[str, Tensor]) -> Tensor:
+        zero = torch.zeros((), device=latents[SHARED].device)
+        if self.config.quantizer != "vq":
+            return zero
+        return VQ_COMMITMENT * sum((F.mse_loss(latents[m], y_hat[m].detach()) for m in MODALITIES), zero)
+
     def forward(self, rgb: Tensor, depth: Tensor) -> CodecOutput:
-        h, w = check_frames(rgb, depth)
+        clip = rgb.dim() == 5
+        h, w = check_clips(rgb, depth) if clip else check_frames(rgb, depth)
         latents = self.encode_latents(rgb, depth)
-        out = self.latent_codec(latents)
-        rgb_hat, depth_hat = self.decode_latents(out.y_hat)
-        bits = {k: rate_bits(v).flatten(1).sum(1) for k, v in out.likelihoods.items()}
-        return CodecOutput(rgb_hat, depth_hat, bits, _named_bpp(bits, h * w), out.likelihoods, latents)
+        y_hat, likelihoods = self.code_latents(latents)
+        rgb_hat, depth_hat = self.decode_latents(y_hat)
+        bits = {k: rate_bits(v).flatten(1).sum(1) for k, v in likelihoods.items()}
+        pixels = h * w * (rgb.shape[1] if clip else 1)
+        return CodecOutput(
+            rgb_hat,
+            depth_hat,
+            bits,
+            _named_bpp(bits, pixels),
+            likelihoods,
+            latents,
+            self._commitment(latents, y_hat),
+        )
 
     def coded_bpp(self, latents: dict[str, Tensor], pixels: int) -> dict[str, float]:
         """Bits per pixel a file of these latents takes, per stream (``rgb``, ``depth``, ``shared``,
         ``total``), mean over the batch, without coding: the eval-mode (rounded, tabulated) code
         lengths, plus :data:`~infomm.compression.bitstream.STREAM_OVERHEAD_BITS` per stream and, in
-        ``total``, the container. Training reads the constraint of a bit budget from it (the
-        noisy-rounding rate it trains on reads high at low rates)."""
-        with eval_mode(self.latent_codec):
-            out = self.latent_codec({k: v.detach() for k, v in latents.items()})
-        bits = {k: rate_bits(v).flatten(1).sum(1) + STREAM_OVERHEAD_BITS for k, v in out.likelihoods.items()}
-        named = {k: float(v) for k, v in _named_bpp(bits, pixels).items()}
-        named["total"] += 8.0 * container_bytes(self.config.model_id, 2, len(bits)) / pixels
+        ``total``, the container. ``pixels``: of one frame (clip latents: their T frames count).
+        Training reads the constraint of a bit budget from it (the noisy-rounding rate it trains on
+        reads high at low rates)."""
+        frames = latents[SHARED].shape[1] if latents[SHARED].dim() == 5 else 1
+        with eval_mode(self):
+            _, likelihoods = self.code_latents({k: v.detach() for k, v in latents.items()})
+        overhead = STREAM_OVERHEAD_BITS * frames
+        bits = {k: rate_bits(v).flatten(1).sum(1) + overhead for k, v in likelihoods.items()}
+        named = {k: float(v) for k, v in _named_bpp(bits, pixels * frames).items()}
+        shape_fields = 3 if frames > 1 else 2
+        named["total"] += (
+            8.0 * container_bytes(self.config.model_id, shape_fields, len(bits) * frames) / (pixels * frames)
+        )
         return named
 
     def update(self) -> None:
         """Freeze the entropy models' tables (after training, before coding)."""
         self.latent_codec.update()
+        if self.inter_codec is not None:
+            self.inter_codec.update()
 
     def compress(self, rgb: Tensor, depth: Tensor) -> bytes:
-        """One frame (batch of 1, any size) -> a self-describing file (:mod:`~infomm.compression.bitstream`).
+        """One frame (1, 3, H, W) or one clip (1, T, 3, H, W), any size -> a self-describing file
+        (:mod:`~infomm.compression.bitstream`; a clip's file holds 3 streams per frame, in order).
 
         A size that is not a multiple of 16 is padded by edge replication (invalid depth stays
         invalid) and cropped back by :meth:`decompress`; the file stores the original size.
         """
-        if rgb.dim() != 4 or rgb.shape[0] != 1:
+        clip = rgb.dim() == 5
+        if rgb.dim() not in (4, 5) or rgb.shape[0] != 1:
             raise InputError(
-                f"compress codes one frame at a time: rgb of shape {tuple(rgb.shape)}, expected (1, 3, H, W)"
+                f"compress codes one frame or clip at a time: rgb of shape {tuple(rgb.shape)}, "
+                "expected (1, 3, H, W) or (1, T, 3, H, W)"
             )
-        h, w = int(rgb.shape[2]), int(rgb.shape[3])
+        h, w = int(rgb.shape[-2]), int(rgb.shape[-1])
         rgb_p, depth_p = pad_frames(rgb, depth)
-        check_frames(rgb_p, depth_p)
+        if clip:
+            check_clips(rgb_p, depth_p)
+        else:
+            check_frames(rgb_p, depth_p)
+        names = self.latent_codec.names
         with eval_mode(self):
-            comp = self.latent_codec.compress(self.encode_latents(rgb_p, depth_p))
-        streams = [comp.strings[k][0] for k in self.latent_codec.names]
-        return pack(self.config.model_id, weights_hash(self), (h, w), streams)
+            latents = self.encode_latents(rgb_p, depth_p)
+            if not clip:
+                comp = self.latent_codec.compress(latents)
+                return pack(
+                    self.config.model_id, weights_hash(self), (h, w), [comp.strings[k][0] for k in names]
+                )
+            y_hat, _ = self.code_latents(latents)
+            streams: list[bytes] = []
+            for t in range(rgb.shape[1]):
+                lat = {k: v[:, t] for k, v in latents.items()}
+                if t == 0 or self.inter_codec is None:
+                    comp = self.latent_codec.compress(lat)
+                else:
+                    prev = {k: v[:, t - 1] for k, v in y_hat.items()}
+                    comp = self.inter_codec.compress(lat, context=self._context(prev))
+                streams += [comp.strings[k][0] for k in names]
+        return pack(self.config.model_id, weights_hash(self), (int(rgb.shape[1]), h, w), streams)
 
     def decompress(self, data: bytes, source: str = "the file") -> dict[str, Tensor]:
-        """A file from :meth:`compress` -> ``{"rgb": (1, 3, H, W) in [0, 1], "depth": (1, 1, H, W) m}``."""
+        """A file from :meth:`compress` -> ``{"rgb": in [0, 1], "depth": in metres}``, (1, 3, H, W) and
+        (1, 1, H, W) for a frame, (1, T, 3, H, W) and (1, T, 1, H, W) for a clip."""
         header, streams = unpack(
             data, model_id=self.config.model_id, weights=weights_hash(self), source=source
         )
         names = self.latent_codec.names
-        if len(header.shape) != 2 or len(streams) != len(names):
+        frames = header.shape[0] if len(header.shape) == 3 else 1
+        if len(header.shape) not in (2, 3) or frames < 1 or len(streams) != len(names) * frames:
             raise InputError(
-                f"{source} has {len(streams)} streams / shape {header.shape}; this model writes {names}"
+                f"{source} has {len(streams)} streams / shape {header.shape}; this model writes {names} per frame"
             )
-        h, w = header.shape
-        ph, pw = _padded(h), _padded(w)
-        comp = CompressedLatents(
-            {k: [s] for k, s in zip(names, streams, strict=True)}, (ph // DOWNSAMPLING, pw // DOWNSAMPLING)
-        )
+        h, w = header.shape[-2:]
+        size = (_padded(h) // DOWNSAMPLING, _padded(w) // DOWNSAMPLING)
+        decoded: list[dict[str, Tensor]] = []
         with eval_mode(self):
-            rgb, depth = self.decode_latents(self.latent_codec.decompress(comp))
+            for t in range(frames):
+                part = streams[t * len(names) : (t + 1) * len(names)]
+                comp = CompressedLatents({k: [s] for k, s in zip(names, part, strict=True)}, size)
+                if t == 0 or self.inter_codec is None:
+                    decoded.append(self.latent_codec.decompress(comp))
+                else:
+                    decoded.append(self.inter_codec.decompress(comp, context=self._context(decoded[-1])))
+            if len(header.shape) == 2:
+                rgb, depth = self.decode_latents(decoded[0])
+            else:
+                rgb, depth = self.decode_latents(_stack(decoded))
         return {"rgb": rgb[..., :h, :w], "depth": depth[..., :h, :w]}
+
+
+def _stack(frames: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+    """Per-frame dicts of (B, ...) -> one dict of (B, T, ...)."""
+    return {k: torch.stack([f[k] for f in frames], dim=1) for k in frames[0]}
+
+
+def _unfold(x: Tensor, batch: int) -> Tensor:
+    """(B * T, ...) -> (B, T, ...)."""
+    return x.view(batch, -1, *x.shape[1:])
 
 
 def _padded(n: int) -> int:
@@ -303,10 +473,15 @@ def _padded(n: int) -> int:
 
 
 def pad_frames(rgb: Tensor, depth: Tensor) -> tuple[Tensor, Tensor]:
-    """Pad (B, C, H, W) frames on the bottom / right to multiples of 16 by edge replication."""
+    """Pad (B, C, H, W) frames (or (B, T, C, H, W) clips) on the bottom / right to multiples of 16
+    by edge replication."""
+    if rgb.dim() == 5 and depth.dim() == 5:
+        r, d = pad_frames(rgb.flatten(0, 1), depth.flatten(0, 1))
+        return _unfold(r, rgb.shape[0]), _unfold(d, depth.shape[0])
     if rgb.dim() != 4 or depth.dim() != 4:
         raise InputError(
-            f"rgb {tuple(rgb.shape)} / depth {tuple(depth.shape)}: expected (B, C, H, W) tensors"
+            f"rgb {tuple(rgb.shape)} / depth {tuple(depth.shape)}: expected (B, C, H, W) frames or "
+            "(B, T, C, H, W) clips"
         )
     h, w = rgb.shape[2], rgb.shape[3]
     pad = (0, _padded(w) - w, 0, _padded(h) - h)

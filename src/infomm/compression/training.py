@@ -3,7 +3,9 @@
 ::
 
     RGB-D clips -> frames (rgb in [0, 1], depth in metres, 0 = invalid) -> seeded train / test split
+      (a temporal codec: windows of ``clip_length`` consecutive frames instead of frames)
       -> DepthVideoCodec -> loss = bpp_total + lambda * 255^2 * (w_rgb MSE_rgb + w_depth MSE_depth[m^2])
+                                  (+ the VQ commitment term for quantizer="vq")
          (depth error on valid pixels only; Balle et al. 2018 Eq. 2: the rate-distortion Lagrangian)
       -> every epoch: metrics.json and last.ckpt, both atomic (an interrupted run resumes)
       -> update() (tables frozen) -> held-out evaluation with real bitstreams -> model.pt, result.json
@@ -30,7 +32,7 @@ from torch import Tensor
 
 from infomm.compression.evaluate import evaluate_codec
 from infomm.compression.frame_training import FrameRun, finish_run, train_on_frames
-from infomm.compression.model import CodecConfig, DepthVideoCodec
+from infomm.compression.model import MAX_CLIP_FRAMES, CodecConfig, DepthVideoCodec
 from infomm.estimators.fitting import torch_threads, with_options
 from infomm.interface import InputError
 from infomm.training.engine import read_model_file
@@ -57,8 +59,10 @@ class CodecTrainConfig:
         budget_holdout: fraction of the training frames set aside (not trained on) on which the
             dual step measures the budgeted rates, so that the budget holds for frames the codec
             has not seen (0: measure on the training batch).
-        epochs, batch_size, lr, seed: optimisation (frames per batch; Adam).
-        test_fraction: held-out frames.
+        clip_length: frames per training and evaluation clip of a ``temporal`` codec (the
+            clips are cut into non-overlapping windows of this many frames).
+        epochs, batch_size, lr, seed: optimisation (frames, or clips, per batch; Adam).
+        test_fraction: held-out frames (clips).
         progress, accelerator, devices, strategy, threads: the training engine's settings.
     """
 
@@ -69,6 +73,7 @@ class CodecTrainConfig:
     budgets: dict[str, float] = field(default_factory=dict)
     budget_step: float = 0.05
     budget_holdout: float = 0.1
+    clip_length: int = 2
     epochs: int = 30
     batch_size: int = 16
     lr: float = 1e-3
@@ -88,6 +93,7 @@ class CodecTrainConfig:
                 raise InputError(f"{name}={v!r} must be a finite number >= 0.")
         check_int_range(self.epochs, "epochs", 1)
         check_int_range(self.batch_size, "batch_size", 1)
+        check_int_range(self.clip_length, "clip_length", 2, MAX_CLIP_FRAMES)
         if not isinstance(self.budgets, dict):
             raise InputError(f"budgets={self.budgets!r} must be a dict of stream -> bits per pixel.")
         for k, v in self.budgets.items():
@@ -124,13 +130,37 @@ def frames_from_clips(clips: Sequence[Any]) -> tuple[Tensor, Tensor]:
     return r.contiguous(), d
 
 
+def clip_windows(clips: Sequence[Any], length: int) -> tuple[Tensor, Tensor]:
+    """Non-overlapping windows of ``length`` consecutive frames of every clip, as clips:
+    rgb (N, length, 3, H, W) in [0, 1], depth (N, length, 1, H, W) in m (a shorter clip gives none)."""
+    rgb, depth = frames_from_clips(clips)
+    starts, offset = [], 0
+    for c in clips:
+        t = int(np.asarray(c.rgb).shape[0])
+        starts += [offset + i for i in range(0, t - length + 1, length)]
+        offset += t
+    if not starts:
+        raise InputError(
+            f"clip_length={length}: no clip has that many frames; lower clip_length or use longer clips"
+        )
+    idx = torch.tensor(starts)[:, None] + torch.arange(length)[None, :]
+    return rgb[idx], depth[idx]
+
+
+def codec_items(clips: Sequence[Any], cfg: CodecTrainConfig) -> tuple[Tensor, Tensor]:
+    """What a codec of this config trains and is evaluated on: frames, or clip windows (temporal)."""
+    if cfg.codec.temporal:
+        return clip_windows(clips, cfg.clip_length)
+    return frames_from_clips(clips)
+
+
 def rd_loss(out: Any, rgb: Tensor, depth: Tensor, cfg: CodecTrainConfig) -> dict[str, Tensor]:
     """The Lagrangian and its terms: bpp, MSE of RGB ([0, 1] units), MSE of valid depth (m^2)."""
     mse_rgb = torch.mean((out.rgb - rgb) ** 2)
     valid = (depth > 0).to(depth.dtype)
     mse_depth = ((out.depth - depth) ** 2 * valid).sum() / valid.sum().clamp_min(1.0)
     distortion = cfg.w_rgb * mse_rgb + cfg.w_depth * mse_depth
-    loss = out.bpp["total"] + cfg.lmbda * 255.0**2 * distortion
+    loss = out.bpp["total"] + cfg.lmbda * 255.0**2 * distortion + out.aux_loss
     terms = {"loss": loss, "bpp": out.bpp["total"], "mse_rgb": mse_rgb, "mse_depth": mse_depth}
     return terms | {f"bpp/{k}": v for k, v in out.bpp.items()}
 
@@ -139,7 +169,7 @@ def _loss(model: DepthVideoCodec, rgb: Tensor, depth: Tensor, cfg: CodecTrainCon
     out = model(rgb, depth)
     terms = rd_loss(out, rgb, depth, cfg)
     if cfg.budgets and not cfg.budget_holdout:  # the dual step's constraint: what a file of this batch takes
-        coded = model.coded_bpp(out.latents, int(rgb.shape[2] * rgb.shape[3]))
+        coded = model.coded_bpp(out.latents, int(rgb.shape[-2] * rgb.shape[-1]))
         terms |= {f"coded/{k}": torch.tensor(v) for k, v in coded.items()}
     return terms
 
@@ -178,7 +208,7 @@ def fit_codec(
     """
     cfg = with_options(config or CodecTrainConfig(), options, "fit_codec", nested=("codec",))
     cfg.validate()
-    rgb, depth = frames_from_clips(clips)
+    rgb, depth = codec_items(clips, cfg)
     train_idx, test_idx = split_frames(rgb.shape[0], cfg.test_fraction, cfg.seed)
     measure = None
     if cfg.budgets and cfg.budget_holdout:
@@ -207,7 +237,7 @@ def fit_codec(
 
 
 def _coded_bpp(model: DepthVideoCodec, rgb: Tensor, depth: Tensor) -> dict[str, float]:
-    return model.coded_bpp(model.encode_latents(rgb, depth), int(rgb.shape[2] * rgb.shape[3]))
+    return model.coded_bpp(model.encode_latents(rgb, depth), int(rgb.shape[-2] * rgb.shape[-1]))
 
 
 def budget_report(budgets: dict[str, float], metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
