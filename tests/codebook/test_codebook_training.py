@@ -13,6 +13,8 @@ from infomm.codebook import CodebookConfig, CodebookModel, fit_codebook, load_mo
 from infomm.data import PairedSequences, synthetic_paired_sequences
 from infomm.interface import InputError
 
+from .conftest import CI_CLIPS, CI_EPOCHS
+
 torch.set_num_threads(1)
 
 
@@ -34,14 +36,14 @@ def test_one_seed_meets_the_targets_beside_the_baseline(trained_run):
     base = json.loads((trained_run / "baseline" / "result.json").read_text())
     assert base["config"]["align"] is False and result["config"]["align"] is True
     check_targets(result["metrics"], base["metrics"])
-    assert len(result["history"]) == CodebookConfig().epochs
+    assert len(result["history"]) == CI_EPOCHS
     # the baseline saw the same clips: same split, same seed
     assert result["n_test"] == base["n_test"] and base["config"]["seed"] == result["config"]["seed"]
 
 
 def test_saved_model_reproduces_the_codes(trained_run):
     model, (train, test) = load_model(trained_run)
-    seqs = synthetic_paired_sequences(2000, seed=0)
+    seqs = synthetic_paired_sequences(CI_CLIPS, seed=0)
     assert np.array_equal(test, split_clips(seqs, 0.25, 0)[1])
     x = {m: torch.as_tensor(v[:8]) for m, v in seqs.modalities.items()}
     idx, vec = model.encode(x)
