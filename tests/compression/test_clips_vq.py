@@ -14,7 +14,9 @@ import torch
 from infomm.compression.bitstream import unpack
 from infomm.compression.coder import decode_categorical, encode_categorical
 from infomm.compression.context_codecs import ContextLatentCodec, FactorizedGiven, GaussianGiven
+from infomm.compression.evaluate import fit_vq_marginals
 from infomm.compression.model import CodecConfig, DepthVideoCodec
+from infomm.compression.operational import operational_mi
 from infomm.compression.training import clip_windows, fit_codec, frames_from_clips
 from infomm.data import synthetic_rgbd
 from infomm.functional.rate import total_bits
@@ -194,3 +196,38 @@ def test_fit_codec_trains_and_evaluates_clips_and_vq(tmp_path) -> None:  # type:
     assert m["frames"] == round(0.2 * 12)  # 12 windows of 2 frames, 20 % held out
     per_clip = [r["bytes"] for r in m["per_frame"]]
     assert m["bpp_actual"]["total"] == pytest.approx(np.mean(per_clip) * 8 / (2 * 32 * 32))
+
+
+def test_vq_operational_mi_is_the_saving_of_the_conditional_index_model() -> None:
+    """Private latents that are a function of the shared one: once the logits net has learned
+    p(k | s_hat), the joint VQ codec codes the indices far below their marginal entropy; the
+    operational MI (real bitstreams, against the indices' own marginal pmf) approaches
+    I(k; s_hat) = H(k) and never exceeds it."""
+    torch.manual_seed(0)
+    codec = ContextLatentCodec(1, {"depth": 1}, quantizer="vq", codebook_size=4)
+    levels = torch.tensor([-3.0, -1.0, 1.0, 3.0])
+
+    def latents(n: int) -> dict[str, torch.Tensor]:
+        k = torch.randint(0, 4, (n, 1, 8, 8))
+        return {"shared": 4.0 * k.float(), "depth": levels[k] + 0.05 * torch.randn(n, 1, 8, 8)}
+
+    opt = torch.optim.Adam(codec.parameters(), lr=1e-2)
+    for _ in range(150):
+        out = codec(latents(8))
+        loss = total_bits(out.likelihoods["depth"]) / out.likelihoods["depth"].numel()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    codec.eval()
+    codec.update()
+    lat = latents(6)
+    separate = fit_vq_marginals(codec, lat)
+    res = operational_mi(codec, separate, lat)
+    idx = codec.models["depth"].vq.encode(lat["depth"].permute(0, 2, 3, 1).reshape(-1, 1))  # type: ignore[union-attr, index]
+    counts = torch.bincount(idx, minlength=4).double()
+    entropy = float(
+        -(counts[counts > 0] / counts.sum() * torch.log2(counts[counts > 0] / counts.sum())).sum()
+    )
+    # I(k; s_hat) = H(k) (about 2 bits): the saving reaches 80 % of it, the rest is the conditional
+    # stream's whole 32-bit words (64 positions per item; measured 1.75 of 2.00)
+    assert 0.8 * entropy <= res.per_element["depth"] <= entropy + 0.01

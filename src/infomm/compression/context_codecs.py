@@ -195,6 +195,7 @@ class ContextLatentCodec(SharedPrivateCodec):
         )
         super().__init__(shared_channels, private_channels, shared_model)
         self.conditional, self.temporal, self.quantizer = conditional, temporal, quantizer
+        self.codebook_size = codebook_size
         models: dict[str, nn.Module] = {}
         for name, c in self.private_channels.items():
             side = (shared_channels if conditional else 0) + (c if temporal else 0)

@@ -4,8 +4,8 @@ Per frame: the file from :meth:`DepthVideoCodec.compress` (actual bits, per stre
 the eval-mode estimate, the decoded frame (checked against the eval-mode forward bit for bit),
 PSNR of the RGB as written to an 8-bit PNG, and the depth RMSE in mm on valid pixels as written
 to a 16-bit PNG. For a joint codec, the operational MI: the bits its conditional models save on
-the private latents against marginal models fitted to the same latents
-(:func:`~infomm.compression.operational.operational_mi`).
+the private latents against marginal models fitted to the same latents (VQ: the indices' marginal
+pmf; :func:`~infomm.compression.operational.operational_mi`).
 
 Example:
     >>> import torch
@@ -28,7 +28,13 @@ import torch
 from torch import Tensor
 
 from infomm.compression.bitstream import unpack
-from infomm.compression.latent_codecs import SHARED, ConditionalLatentCodec, SeparateLatentCodec
+from infomm.compression.context_codecs import ContextLatentCodec, VectorQuantizedGiven
+from infomm.compression.latent_codecs import (
+    SHARED,
+    ConditionalLatentCodec,
+    SeparateLatentCodec,
+    SharedPrivateCodec,
+)
 from infomm.compression.model import DepthVideoCodec, pad_frames
 from infomm.compression.operational import operational_mi
 from infomm.functional.rate import total_bits
@@ -71,6 +77,30 @@ def fit_marginals(
         (loss / n).backward()
         opt.step()
     separate.update()
+    return separate.eval()
+
+
+@torch.no_grad()
+def fit_vq_marginals(codec: ContextLatentCodec, latents: dict[str, Tensor]) -> ContextLatentCodec:
+    """A separate codec for the same VQ indices: the joint codec's shared model and codebooks, and
+    for each private latent the marginal pmf of these latents' indices (counts + 1/2, the
+    Krichevsky-Trofimov estimate: no training, and in-sample, so the marginal is if anything
+    favoured and the saving it reports is conservative)."""
+    separate = ContextLatentCodec(
+        codec.shared_channels,
+        codec.private_channels,
+        conditional=False,
+        quantizer="vq",
+        codebook_size=codec.codebook_size,
+    )
+    separate.shared = copy.deepcopy(codec.shared)
+    separate.share_codebooks(codec)
+    for name, model in separate.models.items():
+        assert isinstance(model, VectorQuantizedGiven) and model.marginal_logits is not None
+        y = latents[name]
+        idx = model.vq.encode(y.permute(0, 2, 3, 1).reshape(-1, y.shape[1]))
+        counts = torch.bincount(idx, minlength=codec.codebook_size).double() + 0.5
+        model.marginal_logits.data = torch.log(counts / counts.sum()).float()
     return separate.eval()
 
 
@@ -144,10 +174,15 @@ def evaluate_codec(
         metrics["clip_length"] = int(rgb.shape[1])
         metrics["bpp_by_frame"] = [float(v) for v in np.mean([r["bpp_by_frame"] for r in rows], axis=0)]
     codec = model.latent_codec
-    if isinstance(codec, ConditionalLatentCodec) and rgb.dim() == 4 and rgb.shape[0] >= 2:
+    vq_joint = isinstance(codec, ContextLatentCodec) and codec.quantizer == "vq" and codec.conditional
+    if (isinstance(codec, ConditionalLatentCodec) or vq_joint) and rgb.dim() == 4 and rgb.shape[0] >= 2:
         with torch.no_grad():
             latents = model.encode_latents(*pad_frames(rgb, depth))
-        separate = fit_marginals(codec, latents, steps=mi_steps)
+        if isinstance(codec, ContextLatentCodec):
+            separate: SharedPrivateCodec = fit_vq_marginals(codec, latents)
+        else:
+            assert isinstance(codec, ConditionalLatentCodec)
+            separate = fit_marginals(codec, latents, steps=mi_steps)
         result = operational_mi(codec, separate, latents)
         pixels = rgb.shape[2] * rgb.shape[3]
         metrics["operational_mi"] = {

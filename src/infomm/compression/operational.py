@@ -73,8 +73,8 @@ def _stream_bits(
 
 
 def operational_mi(
-    conditional: ConditionalLatentCodec,
-    separate: SeparateLatentCodec,
+    conditional: SharedPrivateCodec,
+    separate: SharedPrivateCodec,
     latents: Mapping[str, Tensor],
     *,
     n_boot: int = 1000,
