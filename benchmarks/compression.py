@@ -19,10 +19,17 @@ Sections (each recorded with the machine's load):
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
   the share of that time spent in entropy coding;
 * ``budgets``: a codec trained without a budget, then with a budget of 60 % of its depth-private
-  and of its RGB-private stream (dual ascent), each budget against the actual held-out bits.
+  and of its RGB-private stream (dual ascent), each budget against the actual held-out bits;
+* ``jscc``: deep JSCC (:func:`infomm.compression.jscc_training.fit_jscc`) on 32x32 RGB-D frames
+  at k/n = 1/32, AWGN and block Rayleigh (CSI): per-SNR models (0, 10, 20 dB) and one
+  SNR-conditioned model (ADJSCC, -5 .. 25 dB), PSNR-RGB and depth RMSE from -5 to 25 dB, the
+  cliff 5 dB under the training SNR, conditioned vs per-SNR, and the digital separation reference
+  (the separate codec on the same frames behind an ideal capacity code); plot
+  ``results/compression_jscc.png``.
 
 ``--only budgets`` (comma-separated section names) reruns those sections and keeps the others
-from the JSON file.
+from the JSON file (a missing file starts an empty one, so ``--quick --out /tmp/q --only jscc``
+works).
 """
 
 from __future__ import annotations
@@ -279,6 +286,223 @@ def budgets_section(work: Path, quick: bool) -> dict[str, Any]:
     }
 
 
+#: the deep-JSCC study: frames at the size of Bourtsoulatze et al. (2019, CIFAR-10), one seed
+JSCC_DATA = {"clips": 128, "frames": 4, "size": 32, "seed": 0}
+#: every JSCC model: same width, bandwidth ratio, epochs and batch (so the same number of steps)
+JSCC_RUN = {
+    "epochs": 200,
+    "batch_size": 16,
+    "channels": 16,
+    "bandwidth_ratio": 1 / 32,
+    "csi": True,
+    "seed": 0,
+}
+JSCC_CHANNELS = ("awgn", "rayleigh")
+#: SNRs (dB) of the per-SNR models (``snr_conditioned=False``), and the conditioned model's range
+JSCC_TRAIN_SNRS = (0.0, 10.0, 20.0)
+JSCC_COND_RANGE = (-5.0, 25.0)
+JSCC_EVAL_SNRS = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
+#: the digital separation reference: the separate codec (same frames) at these lambdas
+JSCC_CODEC = {"epochs": 150, "batch_size": 16, "channels": 16, "shared": 8, "private": 8, "seed": 0}
+#: (the latent rate falls to ~0.1 bpp at 1e-5: depth errors in m^2 dominate the distortion term;
+#: the capacity rates of -5 .. 25 dB at k/n = 1/32 are 0.05 .. 1.04 bpp)
+JSCC_LAMBDAS = (1e-6, 3e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+#: targets: the cliff (dB lost 5 dB under the training SNR), conditioned vs per-SNR (dB), the
+#: SNRs (dB) at or below which JSCC must beat the digital reference
+JSCC_CLIFF_DB = 3.0
+JSCC_GAP_DB = 0.5
+JSCC_DIGITAL_MAX_SNR = 5.0
+
+
+def _loss_trend(history: list[dict[str, float]], n: int = 10) -> dict[str, Any]:
+    """The training loss over the last epochs: the last ``n`` values and the relative change of
+    their mean against the ``n`` epochs before (a plateau reads near 0)."""
+    loss = [h["loss"] for h in history]
+    out: dict[str, Any] = {"epochs": len(loss), "last": loss[-n:]}
+    if len(loss) >= 2 * n:
+        out["change_last_vs_previous"] = float(np.mean(loss[-n:]) / np.mean(loss[-2 * n : -n]) - 1)
+    return out
+
+
+def _rayleigh_equivalent_snr_db(snr_db: float) -> float:
+    """The AWGN SNR whose capacity equals the ergodic capacity of Rayleigh fading with CSI at the
+    receiver, ``E[log2(1 + |h|^2 SNR)]`` with ``|h|^2 ~ Exp(1)`` (quadrature on a fixed grid)."""
+    snr = 10.0 ** (snr_db / 10.0)
+    u = (np.arange(200_000) + 0.5) / 200_000  # |h|^2 = -ln(1 - u): the quantiles of Exp(1)
+    cap = float(np.mean(np.log2(1.0 + -np.log1p(-u) * snr)))
+    return 10.0 * math.log10(2.0**cap - 1.0)
+
+
+def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
+    from infomm.compression.jscc_eval import digital_reference
+    from infomm.compression.jscc_training import fit_jscc
+    from infomm.compression.training import fit_codec
+    from infomm.data import synthetic_rgbd
+
+    data = dict(JSCC_DATA)
+    run_opts = dict(JSCC_RUN, threads=1)
+    codec_opts = dict(JSCC_CODEC, threads=1, conditional=False)
+    train_snrs, lambdas = JSCC_TRAIN_SNRS, JSCC_LAMBDAS
+    if quick:
+        data.update(clips=6, frames=2)
+        run_opts.update(epochs=1, batch_size=4, channels=8)
+        codec_opts.update(epochs=1, batch_size=4, channels=8, shared=4, private=2)
+        train_snrs, lambdas = JSCC_TRAIN_SNRS[:2], (1e-4, 1e-2)
+    clips = synthetic_rgbd(data["clips"], frames=data["frames"], size=(data["size"],) * 2, seed=data["seed"])
+    root = work / ("jscc-quick" if quick else "jscc")
+    t0 = time.perf_counter()
+
+    models: dict[str, dict[str, Any]] = {}
+    for ch in JSCC_CHANNELS:
+        specs = [(f"fixed {s:g} dB", f"fixed-{s:g}dB", (s, s), False) for s in train_snrs]
+        specs.append(("conditioned", "conditioned", JSCC_COND_RANGE, True))
+        models[ch] = {}
+        for name, folder, snr_range, cond in specs:
+            print(f"  jscc {ch} {name}", flush=True)
+            t = time.perf_counter()
+            run = fit_jscc(
+                clips,
+                root / ch / folder,
+                channel=ch,
+                snr_range_db=snr_range,
+                snr_conditioned=cond,
+                eval_snrs_db=JSCC_EVAL_SNRS,
+                **run_opts,
+            )
+            models[ch][name] = {
+                "snr_range_db": list(snr_range),
+                "snr_conditioned": cond,
+                "train_snr_db": snr_range[0] if not cond else None,
+                "curve": run.metrics["channels"][ch],
+                "curve_awgn": run.metrics["channels"]["awgn"] if ch != "awgn" else None,
+                "loss_trend": _loss_trend(run.history),
+                "train_s": float(sum(h["seconds"] for h in run.history)),
+                "wall_s": time.perf_counter() - t,
+            }
+
+    codec_points = []
+    for lam in sorted(lambdas):
+        print(f"  separate codec lambda={lam:g}", flush=True)
+        run = fit_codec(clips, root / "codec" / f"lambda-{lam:g}", lmbda=lam, **codec_opts)
+        m = run.metrics
+        codec_points.append(
+            {
+                "lambda": lam,
+                "bpp_latent": m["bpp_estimated"]["total"],
+                "bpp_file": m["bpp_actual"]["total"],
+                "psnr_rgb": m["psnr_rgb"],
+                "depth_rmse_mm": m["depth_rmse_mm"],
+                "loss_trend": _loss_trend(run.history),
+                "train_s": float(sum(h["seconds"] for h in run.history)),
+            }
+        )
+    ratio = run_opts["bandwidth_ratio"]
+
+    def reference(bpp_key: str, snrs: list[float]) -> list[dict[str, Any]]:
+        pts = [(p[bpp_key], p["psnr_rgb"], p["depth_rmse_mm"]) for p in codec_points]
+        return digital_reference(pts, snrs, ratio)
+
+    snrs = list(JSCC_EVAL_SNRS)
+    refs = {"latent": reference("bpp_latent", snrs), "file": reference("bpp_file", snrs)}
+    equivalent = [_rayleigh_equivalent_snr_db(s) for s in snrs]
+    refs["latent_rayleigh_ergodic"] = [
+        r | {"snr_db": s, "capacity_snr_db": e}
+        for r, s, e in zip(reference("bpp_latent", equivalent), snrs, equivalent, strict=True)
+    ]
+    return {
+        "settings": {
+            "data": data,
+            "jscc": run_opts,
+            "train_snrs_db": list(train_snrs),
+            "conditioned_range_db": list(JSCC_COND_RANGE),
+            "eval_snrs_db": snrs,
+            "codec": codec_opts,
+            "lambdas": list(lambdas),
+            "test_fraction": 0.2,
+        },
+        "models": models,
+        "codec_points": codec_points,
+        "digital_reference": refs,
+        "checks": jscc_checks(models, refs),
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def _at(curve: list[dict[str, Any]], snr: float) -> dict[str, Any] | None:
+    return next((p for p in curve if abs(p["snr_db"] - snr) < 1e-9), None)
+
+
+def jscc_checks(models: dict[str, dict[str, Any]], refs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The study's targets, computed from the curves (pass / fail flags and the numbers behind them)."""
+    cliff, gap, digital = [], [], []
+    for ch, by_name in models.items():
+        fixed = {m["train_snr_db"]: m for m in by_name.values() if not m["snr_conditioned"]}
+        cond = by_name["conditioned"]
+        for s, m in sorted(fixed.items()):
+            at_s = _at(m["curve"], s)
+            row: dict[str, Any] = {"channel": ch, "train_snr_db": s, "psnr_rgb": at_s["psnr_rgb"]}
+            for drop in (5, 10):
+                p = _at(m["curve"], s - drop)
+                row[f"loss_db_at_minus{drop}"] = None if p is None else at_s["psnr_rgb"] - p["psnr_rgb"]
+            loss5 = row["loss_db_at_minus5"]
+            row["pass"] = None if loss5 is None else loss5 <= JSCC_CLIFF_DB
+            cliff.append(row)
+            c = _at(cond["curve"], s)
+            gap.append(
+                {
+                    "channel": ch,
+                    "snr_db": s,
+                    "per_snr_psnr_rgb": at_s["psnr_rgb"],
+                    "conditioned_psnr_rgb": c["psnr_rgb"],
+                    "gap_db": at_s["psnr_rgb"] - c["psnr_rgb"],
+                    "per_snr_depth_rmse_mm": at_s["depth_rmse_mm"],
+                    "conditioned_depth_rmse_mm": c["depth_rmse_mm"],
+                    "pass": at_s["psnr_rgb"] - c["psnr_rgb"] <= JSCC_GAP_DB,
+                }
+            )
+        for ref in refs["latent"]:
+            s = ref["snr_db"]
+            if s > JSCC_DIGITAL_MAX_SNR:
+                continue
+            pts = {name: _at(m["curve"], s) for name, m in by_name.items()}
+            best = max(pts, key=lambda k: pts[k]["psnr_rgb"])
+            best_depth = min(pts, key=lambda k: pts[k]["depth_rmse_mm"])
+            file_ref = _at(refs["file"], s)
+            row = {
+                "channel": ch,
+                "snr_db": s,
+                "capacity_bpp": ref["bpp"],
+                "reference_status": ref["status"],
+                "reference_psnr_rgb": ref["psnr_rgb"],
+                "reference_depth_rmse_mm": ref["depth_rmse_mm"],
+                "file_reference_status": file_ref["status"],
+                "file_reference_psnr_rgb": file_ref["psnr_rgb"],
+                "file_reference_depth_rmse_mm": file_ref["depth_rmse_mm"],
+                "conditioned_psnr_rgb": pts["conditioned"]["psnr_rgb"],
+                "conditioned_depth_rmse_mm": pts["conditioned"]["depth_rmse_mm"],
+                "best_model": best,
+                "best_psnr_rgb": pts[best]["psnr_rgb"],
+                "best_depth_model": best_depth,
+                "best_depth_rmse_mm": pts[best_depth]["depth_rmse_mm"],
+            }
+            outage = ref["status"] == "outage"  # no codec point fits: JSCC counts as above it
+            for who in ("conditioned", "best"):
+                row[f"{who}_above_psnr"] = outage or row[f"{who}_psnr_rgb"] > ref["psnr_rgb"]
+                row[f"{who}_above_depth"] = outage or row[f"{who}_depth_rmse_mm"] < ref["depth_rmse_mm"]
+            digital.append(row)
+    return {
+        "cliff": cliff,
+        "cliff_pass": all(r["pass"] for r in cliff if r["pass"] is not None),
+        "conditioned_gap": gap,
+        "conditioned_gap_pass": all(r["pass"] for r in gap),
+        "digital": digital,
+        "digital_pass_psnr": all(r["best_above_psnr"] for r in digital),
+        "digital_pass_depth": all(r["best_above_depth"] for r in digital),
+        "digital_conditioned_pass_psnr": all(r["conditioned_above_psnr"] for r in digital),
+        "digital_conditioned_pass_depth": all(r["conditioned_above_depth"] for r in digital),
+    }
+
+
 def _budget_lines(b: dict[str, Any]) -> list[str]:
     st = b["settings"]
     lines = [
@@ -315,8 +539,251 @@ def _budget_lines(b: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(res: dict[str, Any]) -> str:
-    lines = ["# Joint RGB + depth compression benchmark", "", f"Machine: {res['environment']}", ""]
+def plot_jscc(j: dict[str, Any], path: Path) -> None:
+    """PSNR-RGB (top) and depth RMSE (bottom) against SNR, one column per channel: the per-SNR
+    models, the SNR-conditioned one and the digital separation reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    chans = list(j["models"])
+    fig, axes = plt.subplots(2, len(chans), figsize=(5.5 * len(chans), 8), squeeze=False)
+    refs = {
+        "digital ref. (latent bits)": ("latent", "k--"),
+        "digital ref. (file bytes)": ("file", "k:"),
+    }
+    for col, ch in enumerate(chans):
+        for row, key in enumerate(("psnr_rgb", "depth_rmse_mm")):
+            ax = axes[row][col]
+            for name, m in j["models"][ch].items():
+                x = [p["snr_db"] for p in m["curve"]]
+                y = [p[key] for p in m["curve"]]
+                style = "-" if m["snr_conditioned"] else "-o"
+                (line,) = ax.plot(x, y, style, lw=2.5 if m["snr_conditioned"] else 1.2, ms=3, label=name)
+                if not m["snr_conditioned"]:
+                    at = _at(m["curve"], m["train_snr_db"])
+                    ax.plot([at["snr_db"]], [at[key]], "*", ms=12, color=line.get_color())
+            for label, (ref_key, style) in refs.items():
+                pts = [p for p in j["digital_reference"][ref_key] if p[key] is not None]
+                ax.plot([p["snr_db"] for p in pts], [p[key] for p in pts], style, label=label)
+            if ch == "rayleigh":
+                pts = [p for p in j["digital_reference"]["latent_rayleigh_ergodic"] if p[key] is not None]
+                x, y = [p["snr_db"] for p in pts], [p[key] for p in pts]
+                ax.plot(x, y, "--", color="grey", label="digital ref. (latent, ergodic capacity)")
+            ax.set_xlabel("channel SNR (dB)")
+            ax.set_ylabel("PSNR-RGB (dB)" if key == "psnr_rgb" else "depth RMSE (mm)")
+            if key == "depth_rmse_mm":
+                ax.set_yscale("log")
+            ax.set_title(f"{ch.upper() if ch == 'awgn' else 'block Rayleigh (CSI)'}")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+    fig.suptitle(
+        f"Deep JSCC, k/n = 1/{round(1 / j['settings']['jscc']['bandwidth_ratio'])}; * = training SNR"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt(v: float | None, spec: str = ".2f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def _train_s(j: dict[str, Any]) -> float:
+    runs = [m for by_name in j["models"].values() for m in by_name.values()] + j["codec_points"]
+    return float(sum(r.get("train_s", 0.0) for r in runs))
+
+
+def _jscc_lines(j: dict[str, Any]) -> list[str]:
+    st, ck = j["settings"], j["checks"]
+    run, d = st["jscc"], st["data"]
+    snrs = st["eval_snrs_db"]
+    n_frames = d["clips"] * d["frames"]
+    lines = [
+        "",
+        "## Deep JSCC: PSNR vs SNR, cliff, SNR conditioning, digital reference",
+        "",
+        f"`fit_jscc` on `synthetic_rgbd({d['clips']}, frames={d['frames']}, size=({d['size']}, {d['size']}), "
+        f"seed={d['seed']})` ({n_frames} frames, {100 * st['test_fraction']:.0f} % held out, the same split for "
+        f"every model), channels {run['channels']}, bandwidth ratio k/n = 1/{round(1 / run['bandwidth_ratio'])}, "
+        f"{run['epochs']} epochs of batch {run['batch_size']} for every model (the same number of steps). "
+        f"Per-SNR models: `snr_conditioned=False`, trained at one SNR ({', '.join(f'{s:g}' for s in st['train_snrs_db'])} dB); "
+        f"conditioned: ADJSCC attention modules, SNR drawn uniformly from "
+        f"{st['conditioned_range_db'][0]:g} .. {st['conditioned_range_db'][1]:g} dB. Block Rayleigh: one gain per frame, "
+        "MMSE equalisation with CSI at the receiver. Each cell: mean held-out PSNR-RGB (dB) / depth RMSE (mm), "
+        "the model evaluated on the channel it was trained on. Training time (sum of the epochs' seconds "
+        f"over all {sum(len(v) for v in j['models'].values())} JSCC models and {len(j['codec_points'])} codecs, "
+        f"one thread): {_train_s(j) / 60:.1f} min; wall time of the last invocation (runs resume from "
+        f"`--work`): {j['wall_s'] / 60:.1f} min.",
+        "",
+        "The digital reference (`digital_reference`): the separate codec (`fit_codec(conditional=False)`, "
+        f"channels {st['codec']['channels']}, shared {st['codec']['shared']}, private {st['codec']['private']}, "
+        f"{st['codec']['epochs']} epochs, same frames) at lambdas {', '.join(f'{x:g}' for x in st['lambdas'])}, read at "
+        "the capacity rate 4 (k/n) log2(1 + SNR) of an ideal channel code. *latent bits*: the codec's latent "
+        "code length (its entropy-model estimate, no file container, no coder flush: the generous choice, judged); "
+        "*file bytes*: the actual file (container included). For Rayleigh the judged reference is the same "
+        "AWGN-capacity one (an upper bound for any digital system on a fading channel); the ergodic-capacity "
+        "reference is listed beside it. `outage`: no codec point is cheap enough (counts as JSCC above the "
+        "reference).",
+        "",
+        "| codec lambda | latent bpp | file bpp | PSNR-RGB | depth RMSE (mm) | loss change, last 10 epochs |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in j["codec_points"]:
+        ch = p["loss_trend"].get("change_last_vs_previous")
+        lines.append(
+            f"| {p['lambda']:g} | {p['bpp_latent']:.4f} | {p['bpp_file']:.4f} | {p['psnr_rgb']:.2f} | "
+            f"{p['depth_rmse_mm']:.1f} | {_fmt(None if ch is None else 100 * ch, '+.1f')} % |"
+        )
+    head = "| model | " + " | ".join(f"{s:g} dB" for s in snrs) + " | loss change, last 10 epochs |"
+    sep = "| --- " * (len(snrs) + 2) + "|"
+    for ch, by_name in j["models"].items():
+        lines += ["", f"### {ch}", "", head, sep]
+        for name, m in by_name.items():
+            cells = []
+            for s in snrs:
+                p = _at(m["curve"], s)
+                cell = f"{p['psnr_rgb']:.2f} / {p['depth_rmse_mm']:.0f}"
+                cells.append(f"**{cell}**" if m["train_snr_db"] == s else cell)
+            trend = m["loss_trend"].get("change_last_vs_previous")
+            lines.append(
+                f"| {name} | "
+                + " | ".join(cells)
+                + f" | {_fmt(None if trend is None else 100 * trend, '+.1f')} % |"
+            )
+        for label, key in (
+            ("digital ref., latent bits", "latent"),
+            ("digital ref., file bytes", "file"),
+            *((("digital ref., latent, ergodic", "latent_rayleigh_ergodic"),) if ch == "rayleigh" else ()),
+        ):
+            cells = []
+            for s in snrs:
+                p = _at(j["digital_reference"][key], s)
+                cells.append(
+                    "outage" if p["psnr_rgb"] is None else f"{p['psnr_rgb']:.2f} / {p['depth_rmse_mm']:.0f}"
+                )
+            lines.append(f"| {label} | " + " | ".join(cells) + " | |")
+    caps = " ".join(f"{p['snr_db']:g} dB: {p['bpp']:.3f};" for p in j["digital_reference"]["latent"])
+    lines += ["", f"Capacity rate (bpp) at each SNR: {caps.rstrip(';')}.", ""]
+    yn = lambda ok: "yes" if ok else "**no**"  # noqa: E731
+    lines += [
+        "### Targets",
+        "",
+        f"Cliff: PSNR-RGB lost by a per-SNR model 5 dB under its training SNR (target <= {JSCC_CLIFF_DB:g} dB), "
+        "and 10 dB under it (information).",
+        "",
+        "| channel | train SNR | PSNR at train SNR | loss at -5 dB | loss at -10 dB | met |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in ck["cliff"]:
+        lines.append(
+            f"| {r['channel']} | {r['train_snr_db']:g} | {r['psnr_rgb']:.2f} | {_fmt(r['loss_db_at_minus5'])} | "
+            f"{_fmt(r['loss_db_at_minus10'])} | {'-' if r['pass'] is None else yn(r['pass'])} |"
+        )
+    lines += [
+        "",
+        f"SNR-conditioned vs per-SNR model at the per-SNR model's training SNR (gap = per-SNR - conditioned, "
+        f"target <= {JSCC_GAP_DB:g} dB).",
+        "",
+        "| channel | SNR | per-SNR PSNR | conditioned PSNR | gap (dB) | per-SNR / conditioned depth RMSE | met |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in ck["conditioned_gap"]:
+        lines.append(
+            f"| {r['channel']} | {r['snr_db']:g} | {r['per_snr_psnr_rgb']:.2f} | {r['conditioned_psnr_rgb']:.2f} | "
+            f"{r['gap_db']:+.2f} | {r['per_snr_depth_rmse_mm']:.0f} / {r['conditioned_depth_rmse_mm']:.0f} | {yn(r['pass'])} |"
+        )
+    lines += [
+        "",
+        f"JSCC vs the digital reference (latent bits) at SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB: the best JSCC model at "
+        "that SNR (judged) and the conditioned model; PSNR-RGB (higher is better) and depth RMSE (lower is better).",
+        "",
+        "| channel | SNR | capacity bpp | reference PSNR / RMSE | file-bytes ref. | best JSCC PSNR (model) | "
+        "best JSCC RMSE (model) | conditioned PSNR / RMSE | above: best PSNR / RMSE | above: conditioned PSNR / RMSE |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in ck["digital"]:
+        ref = (
+            "outage"
+            if r["reference_status"] == "outage"
+            else f"{r['reference_psnr_rgb']:.2f} / {r['reference_depth_rmse_mm']:.0f}"
+        )
+        fref = (
+            "outage"
+            if r["file_reference_status"] == "outage"
+            else f"{r['file_reference_psnr_rgb']:.2f} / {r['file_reference_depth_rmse_mm']:.0f}"
+        )
+        lines.append(
+            f"| {r['channel']} | {r['snr_db']:g} | {r['capacity_bpp']:.3f} | {ref} | {fref} | "
+            f"{r['best_psnr_rgb']:.2f} ({r['best_model']}) | {r['best_depth_rmse_mm']:.0f} ({r['best_depth_model']}) | "
+            f"{r['conditioned_psnr_rgb']:.2f} / {r['conditioned_depth_rmse_mm']:.0f} | "
+            f"{yn(r['best_above_psnr'])} / {yn(r['best_above_depth'])} | "
+            f"{yn(r['conditioned_above_psnr'])} / {yn(r['conditioned_above_depth'])} |"
+        )
+    lines += ["", _jscc_reading(j)]
+    return lines
+
+
+def _jscc_reading(j: dict[str, Any]) -> str:
+    """The "Reading:" paragraph, every statement derived from the checks."""
+    ck = j["checks"]
+    cliff = [r for r in ck["cliff"] if r["pass"] is not None]
+    worst_cliff = max(cliff, key=lambda r: r["loss_db_at_minus5"])
+    worst_gap = max(ck["conditioned_gap"], key=lambda r: r["gap_db"])
+    outages = sorted({r["snr_db"] for r in ck["digital"] if r["reference_status"] == "outage"})
+    fails = [r for r in ck["digital"] if not (r["best_above_psnr"] and r["best_above_depth"])]
+    trends = [
+        m["loss_trend"].get("change_last_vs_previous")
+        for by_name in j["models"].values()
+        for m in by_name.values()
+    ]
+    trends = [t for t in trends if t is not None]
+    parts = [
+        "Reading: (1) the curves cover "
+        f"{min(j['settings']['eval_snrs_db']):g} .. {max(j['settings']['eval_snrs_db']):g} dB on both channels.",
+        f"(2) No cliff: {'holds' if ck['cliff_pass'] else '**fails**'}; the largest PSNR-RGB loss 5 dB under the "
+        f"training SNR is {worst_cliff['loss_db_at_minus5']:.2f} dB ({worst_cliff['channel']}, trained at "
+        f"{worst_cliff['train_snr_db']:g} dB).",
+        f"(3) One SNR-conditioned model within {JSCC_GAP_DB:g} dB of the per-SNR models: "
+        f"{'holds' if ck['conditioned_gap_pass'] else '**fails**'}; the largest gap is {worst_gap['gap_db']:+.2f} dB "
+        f"({worst_gap['channel']} at {worst_gap['snr_db']:g} dB).",
+        f"(4) JSCC above the digital reference at SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB: PSNR-RGB "
+        f"{'holds' if ck['digital_pass_psnr'] else '**fails**'}, depth RMSE "
+        f"{'holds' if ck['digital_pass_depth'] else '**fails**'} (best JSCC model per SNR); the conditioned model "
+        f"alone: PSNR {'holds' if ck['digital_conditioned_pass_psnr'] else '**fails**'}, depth "
+        f"{'holds' if ck['digital_conditioned_pass_depth'] else '**fails**'}.",
+    ]
+    if outages:
+        parts.append(
+            f"At {', '.join(f'{s:g}' for s in outages)} dB the codec has no operating point as cheap as the capacity "
+            "rate (outage), which counts as JSCC above the reference."
+        )
+    file_out = [r["snr_db"] for r in ck["digital"] if r["file_reference_status"] == "outage"]
+    if file_out:
+        parts.append(
+            "Against the file-bytes reference (container included) the codec is in outage at "
+            f"{', '.join(f'{s:g}' for s in sorted(set(file_out)))} dB: no file fits the capacity rate."
+        )
+    if fails:
+        parts.append(
+            "Below the reference: " + "; ".join(f"{r['channel']} at {r['snr_db']:g} dB" for r in fails) + "."
+        )
+    if trends:
+        parts.append(
+            f"Training loss over the last 10 epochs changed by {100 * min(trends):+.1f} .. {100 * max(trends):+.1f} % "
+            "against the 10 before (JSCC models): "
+            + (
+                "near a plateau."
+                if max(abs(t) for t in trends) <= 0.02
+                else "still moving: not fully converged."
+            )
+        )
+    return " ".join(parts)
+
+
+def _coding_lines(res: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     lines += [
         "## Estimated vs actual bits (synthetic latents, no training)",
         "",
@@ -327,6 +794,8 @@ def render(res: dict[str, Any]) -> str:
         lines.append(
             f"| {r['size']}x{r['size']} | {r['estimated_bits']:.0f} | {r['actual_bits']} | {100 * r['relative_error']:+.3f} % | {r['excess_bytes']:.1f} |"
         )
+    if "operational_mi" not in res:
+        return lines
     lines += [
         "",
         "## Operational MI on Gaussian toy latents (bits per element)",
@@ -339,6 +808,13 @@ def render(res: dict[str, Any]) -> str:
         lines.append(
             f"| {r['rho']} | {r['analytic']:.4f} | {r['operational']:.4f} | {r['interval'][0]:.4f} .. {r['interval'][1]:.4f} | {err} | {100 * r['saved_fraction']:.1f} % |"
         )
+    return lines
+
+
+def render(res: dict[str, Any]) -> str:
+    lines = ["# Joint RGB + depth compression benchmark", "", f"Machine: {res['environment']}", ""]
+    if "coding" in res:
+        lines += _coding_lines(res)
     if "rd" in res:
         rd = res["rd"]
         lines += [
@@ -408,10 +884,12 @@ def render(res: dict[str, Any]) -> str:
         ]
     if "budgets" in res:
         lines += _budget_lines(res["budgets"])
+    if "jscc" in res:
+        lines += _jscc_lines(res["jscc"])
     return "\n".join(lines) + "\n"
 
 
-SECTIONS = ("coding", "operational_mi", "rd", "budgets")
+SECTIONS = ("coding", "operational_mi", "rd", "budgets", "jscc")
 
 
 def main() -> None:
@@ -431,16 +909,22 @@ def main() -> None:
     import json
 
     if args.render:
-        write_text(args.out / "compression.md", render(json.loads(json_path.read_text())))
+        res = json.loads(json_path.read_text())
+        if "jscc" in res:
+            plot_jscc(res["jscc"], args.out / "compression_jscc.png")
+        write_text(args.out / "compression.md", render(res))
         return
     torch.set_num_threads(1)
-    todo = set(SECTIONS) - ({"rd", "budgets"} if args.skip_rd else set())
+    todo = set(SECTIONS) - ({"rd", "budgets", "jscc"} if args.skip_rd else set())
     res: dict[str, Any] = {}
     if args.only is not None:
         todo = {x.strip() for x in args.only.split(",") if x.strip()}
         if not todo or todo - set(SECTIONS):
             raise SystemExit(f"--only {args.only!r}: choose among {', '.join(SECTIONS)}")
-        res = json.loads(json_path.read_text())
+        if json_path.exists():
+            res = json.loads(json_path.read_text())
+        else:
+            print(f"{json_path} does not exist yet: writing only the sections {', '.join(sorted(todo))}")
     res["environment"] = environment()
     if "coding" in todo:
         res["coding"] = coding_section()
@@ -452,6 +936,10 @@ def main() -> None:
         res["speed"] = speed_section(args.work, args.quick)
     if "budgets" in todo:
         res["budgets"] = budgets_section(args.work, args.quick)
+    if "jscc" in todo:
+        res["jscc"] = jscc_section(args.work, args.quick)
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot_jscc(res["jscc"], args.out / "compression_jscc.png")
     write_json(json_path, res)
     write_text(args.out / "compression.md", render(res))
     print(render(res))
