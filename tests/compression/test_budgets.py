@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from infomm.compression.bitstream import STREAM_OVERHEAD_BITS
+from infomm.compression.bitstream import stream_overhead_bits
 from infomm.compression.entropy_models import GaussianMarginal
 from infomm.compression.frame_training import RateBudgets
 from infomm.compression.training import budget_report, fit_codec
@@ -40,7 +40,7 @@ def _gain_coder(
             with torch.no_grad():
                 _, coded = model(x * gain.exp())
             model.train()
-            per_stream = STREAM_OVERHEAD_BITS * 16 / x.numel()  # one stream per item
+            per_stream = stream_overhead_bits(x[0].numel()) * 16 / x.numel()  # one stream per item
             dual.step_({"r": float(rate_bits(coded).mean()) + per_stream})
         opt.zero_grad()
         loss.backward()

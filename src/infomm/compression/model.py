@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from infomm.compression.bitstream import STREAM_OVERHEAD_BITS, container_bytes, pack, unpack, weights_hash
+from infomm.compression.bitstream import container_bytes, pack, stream_overhead_bits, unpack, weights_hash
 from infomm.compression.context_codecs import QUANTIZERS, ContextLatentCodec
 from infomm.compression.latent_codecs import (
     SHARED,
@@ -367,15 +367,17 @@ class DepthVideoCodec(nn.Module):
     def coded_bpp(self, latents: dict[str, Tensor], pixels: int) -> dict[str, float]:
         """Bits per pixel a file of these latents takes, per stream (``rgb``, ``depth``, ``shared``,
         ``total``), mean over the batch, without coding: the eval-mode (rounded, tabulated) code
-        lengths, plus :data:`~infomm.compression.bitstream.STREAM_OVERHEAD_BITS` per stream and, in
+        lengths, plus :func:`~infomm.compression.bitstream.stream_overhead_bits` per stream and, in
         ``total``, the container. ``pixels``: of one frame (clip latents: their T frames count).
         Training reads the constraint of a bit budget from it (the noisy-rounding rate it trains on
         reads high at low rates)."""
         frames = latents[SHARED].shape[1] if latents[SHARED].dim() == 5 else 1
         with eval_mode(self):
             _, likelihoods = self.code_latents({k: v.detach() for k, v in latents.items()})
-        overhead = STREAM_OVERHEAD_BITS * frames
-        bits = {k: rate_bits(v).flatten(1).sum(1) + overhead for k, v in likelihoods.items()}
+        bits = {
+            k: rate_bits(v).flatten(1).sum(1) + frames * stream_overhead_bits(v[0].numel() // frames)
+            for k, v in likelihoods.items()
+        }
         named = {k: float(v) for k, v in _named_bpp(bits, pixels * frames).items()}
         shape_fields = 3 if frames > 1 else 2
         named["total"] += (
