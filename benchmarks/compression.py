@@ -48,6 +48,8 @@ from infomm.atomic import write_json, write_text
 from infomm.bench import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: training settings every section's fits take from the command line (--accelerator, --epochs)
+TRAIN_OVERRIDES: dict[str, Any] = {}
 LAMBDAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02)
 
 
@@ -156,6 +158,7 @@ def rd_section(work: Path, quick: bool) -> dict[str, Any]:
     opts: dict[str, Any] = {"threads": 1}
     if quick:
         opts.update(epochs=1, channels=8, shared=4, private=2, batch_size=4)
+    opts.update(TRAIN_OVERRIDES)
     lambdas = LAMBDAS[:2] if quick else LAMBDAS
     t0 = time.perf_counter()
     res = rd_sweep(
@@ -299,6 +302,7 @@ def budgets_section(work: Path, quick: bool) -> dict[str, Any]:
     opts = dict(BUDGET_RUN, threads=1)
     if quick:
         opts.update(epochs=1, batch_size=4, channels=8, shared=4, private=2)
+    opts.update(TRAIN_OVERRIDES)
     t0 = time.perf_counter()
 
     def summary(run: Any) -> dict[str, Any]:
@@ -394,6 +398,8 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
         run_opts.update(epochs=1, batch_size=4, channels=8)
         codec_opts.update(epochs=1, batch_size=4, channels=8, shared=4, private=2)
         train_snrs, lambdas = JSCC_TRAIN_SNRS[:2], (1e-4, 1e-2)
+    run_opts.update(TRAIN_OVERRIDES)
+    codec_opts.update(TRAIN_OVERRIDES)
     clips = synthetic_rgbd(data["clips"], frames=data["frames"], size=(data["size"],) * 2, seed=data["seed"])
     root = work / ("jscc-quick" if quick else "jscc")
     t0 = time.perf_counter()
@@ -967,7 +973,13 @@ def main() -> None:
     ap.add_argument(
         "--only", default=None, help=f"rerun these sections ({', '.join(SECTIONS)}), keep the rest"
     )
+    ap.add_argument("--accelerator", default="cpu", help="Lightning accelerator of every fit (cpu, gpu)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs of every fit (default: each section's)")
     args = ap.parse_args()
+    if args.accelerator != "cpu":
+        TRAIN_OVERRIDES.update(accelerator=args.accelerator, threads=None)
+    if args.epochs is not None:
+        TRAIN_OVERRIDES["epochs"] = args.epochs
     json_path = args.out / "compression.json"
     import json
 
