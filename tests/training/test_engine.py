@@ -155,3 +155,23 @@ def test_plot_can_be_turned_off(toy, tmp_path):
     res = train(toy, "concat", tmp_path, epochs=1, plot=False)
     assert "plot" not in res.files and not (tmp_path / "metrics.png").exists()
     assert (tmp_path / "result.json").exists()
+
+
+def test_a_checkpoint_older_than_a_setting_resumes_at_its_default(tmp_path):
+    """A setting the checkpoint does not record (written before it existed) counts as its default:
+    an older run resumes while the new setting keeps its default, and is refused otherwise."""
+    from infomm.training.engine import check_checkpoint_settings
+
+    path = tmp_path / "last.ckpt"
+    torch.save({"infomm_format": "f", "infomm_config": {"lr": 0.1, "codec": {"channels": 8}}}, path)
+    defaults = {"lr": 0.001, "clip_length": 2, "codec": {"channels": 48, "temporal": False}}
+    now = {"lr": 0.1, "clip_length": 2, "codec": {"channels": 8, "temporal": False}}
+    check_checkpoint_settings(path, "f", now, (), "codec", defaults=defaults)
+    with pytest.raises(InputError, match=r"codec: .*'temporal': False.* -> .*'temporal': True"):
+        check_checkpoint_settings(
+            path, "f", {**now, "codec": {"channels": 8, "temporal": True}}, (), "codec", defaults
+        )
+    with pytest.raises(InputError, match="clip_length: 2 -> 3"):
+        check_checkpoint_settings(path, "f", {**now, "clip_length": 3}, (), "codec", defaults)
+    with pytest.raises(InputError, match="other settings"):  # without defaults: every missing key differs
+        check_checkpoint_settings(path, "f", now, (), "codec")

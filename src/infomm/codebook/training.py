@@ -194,7 +194,9 @@ def _module_class() -> type:
 
 
 def _check_checkpoint(path: Path, cfg: CodebookConfig, dims: Mapping[str, int]) -> None:
-    check_checkpoint_settings(path, FORMAT, cfg.to_dict(), ("epochs", "progress", "threads"), "codebook")
+    check_checkpoint_settings(
+        path, FORMAT, cfg.to_dict(), ("epochs", "progress", "threads"), "codebook", CodebookConfig().to_dict()
+    )
     if dict(read_checkpoint(path).get("infomm_dims", {})) != dict(dims):
         raise InputError(
             f"checkpoint {str(path)!r} was trained with other settings (the data's modalities); "

@@ -244,7 +244,7 @@ def train_on_frames(
     ckpt = out / "last.ckpt"
     ckpt_path = str(ckpt) if resume and ckpt.exists() else None
     if ckpt_path is not None:
-        check_checkpoint_settings(ckpt, fmt, cfg.to_dict(), resumable, what)
+        check_checkpoint_settings(ckpt, fmt, cfg.to_dict(), resumable, what, defaults=type(cfg)().to_dict())
     with quiet_lightning():
         trainer = make_trainer(
             epochs=cfg.epochs,

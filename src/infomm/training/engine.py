@@ -558,17 +558,37 @@ def _check_checkpoint(path: Path, method: str, cfg: TrainConfig) -> None:
         )
 
 
+def _with_defaults(saved: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``saved`` with the settings it lacks taken from ``defaults`` (nested dicts too)."""
+    out = dict(saved)
+    for k, v in defaults.items():
+        if k not in out:
+            out[k] = v
+        elif isinstance(v, Mapping) and isinstance(out[k], Mapping):
+            out[k] = _with_defaults(out[k], v)
+    return out
+
+
 def check_checkpoint_settings(
-    path: Path, fmt: str, settings: Mapping[str, Any], resumable: Sequence[str], what: str
+    path: Path,
+    fmt: str,
+    settings: Mapping[str, Any],
+    resumable: Sequence[str],
+    what: str,
+    defaults: Mapping[str, Any] | None = None,
 ) -> None:
     """Refuse a checkpoint of another kind (``infomm_format``) or trained with other settings
-    (``infomm_config`` differing outside the ``resumable`` fields), naming the difference."""
+    (``infomm_config`` differing outside the ``resumable`` fields), naming the difference.
+
+    ``defaults``: the config's default settings; a setting the checkpoint does not record (it was
+    written before that setting existed) counts as its default, so an older run resumes when the
+    new settings are left at their defaults."""
     state = read_checkpoint(path)
     if state.get("infomm_format") != fmt:
         raise InputError(
             f"checkpoint {str(path)!r} is not a {what} checkpoint; use another --out or --restart."
         )
-    saved = dict(state.get("infomm_config", {}))
+    saved = _with_defaults(state.get("infomm_config", {}), defaults or {})
     differ = sorted(k for k in settings if k not in resumable and saved.get(k) != settings[k])
     if differ:
         diff = ", ".join(f"{k}: {saved.get(k)!r} -> {settings[k]!r}" for k in differ)
