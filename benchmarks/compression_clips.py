@@ -71,7 +71,7 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         fitted = fit_codec(clips, work / name.replace(" ", "-"), threads=1, **opts, **extra)
         m = fitted.metrics
         rows[name] = {
-            "items": m["frames"],
+            "items": m.get("clips", m["frames"]),
             "bpp_actual": m["bpp_actual"],
             "bpp_estimated": m["bpp_estimated"],
             "bpp_by_frame": m.get("bpp_by_frame"),
@@ -82,6 +82,10 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             "wall_s": time.perf_counter() - t0,
         }
     return {"settings": settings, "models": rows}
+
+
+def _private_bpp(row: dict[str, Any]) -> float:
+    return float(row["bpp_actual"]["rgb"] + row["bpp_actual"]["depth"])
 
 
 def render(res: dict[str, Any]) -> str:
@@ -111,10 +115,9 @@ def render(res: dict[str, Any]) -> str:
     lines.append("")
     for kind in ("temporal", "vq"):
         j, sep = m[f"{kind} joint"], m[f"{kind} separate"]
-        private = lambda r: r["bpp_actual"]["rgb"] + r["bpp_actual"]["depth"]  # noqa: E731
         lines.append(
             f"* {kind}: joint vs separate total bits {100 * (j['bpp_actual']['total'] / sep['bpp_actual']['total'] - 1):+.1f} %, "
-            f"private streams {100 * (private(j) / private(sep) - 1):+.1f} %, at "
+            f"private streams {100 * (_private_bpp(j) / _private_bpp(sep) - 1):+.1f} %, at "
             f"{j['psnr_rgb'] - sep['psnr_rgb']:+.2f} dB PSNR-RGB and "
             f"{j['depth_rmse_mm'] - sep['depth_rmse_mm']:+.1f} mm depth RMSE"
         )

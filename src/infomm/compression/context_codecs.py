@@ -133,6 +133,11 @@ class VectorQuantizedGiven(nn.Module):
     def _rows(y: Tensor) -> Tensor:
         return y.permute(0, 2, 3, 1).reshape(-1, y.shape[1])
 
+    def indices(self, y: Tensor) -> Tensor:
+        """Index of the nearest code at every position of latents (B, C, h, w): (B, h, w) int64."""
+        b, _, h, w = y.shape
+        return self.vq.encode(self._rows(y)).view(b, h, w)
+
     def code_vectors(self, idx: Tensor) -> Tensor:
         """The code vectors of indices (B, h, w): (B, C, h, w)."""
         return self.vq.codebook[idx].permute(0, 3, 1, 2).contiguous()
@@ -155,8 +160,7 @@ class VectorQuantizedGiven(nn.Module):
         b, _, h, w = y.shape
         if not bool(torch.isfinite(y).all()):
             raise InputError("VectorQuantizedGiven.compress: the latents hold NaN or inf; check the input")
-        idx = self.vq.encode(self._rows(y)).view(b, h, w)
-        return self.categorical.compress(idx, self._logits(side, (b, h, w)))
+        return self.categorical.compress(self.indices(y), self._logits(side, (b, h, w)))
 
     def decompress(self, strings: list[bytes], side: Tensor | None, shape: tuple[int, int]) -> Tensor:
         logits = self._logits(side, (len(strings), *shape))

@@ -97,8 +97,7 @@ def fit_vq_marginals(codec: ContextLatentCodec, latents: dict[str, Tensor]) -> C
     separate.share_codebooks(codec)
     for name, model in separate.models.items():
         assert isinstance(model, VectorQuantizedGiven) and model.marginal_logits is not None
-        y = latents[name]
-        idx = model.vq.encode(y.permute(0, 2, 3, 1).reshape(-1, y.shape[1]))
+        idx = model.indices(latents[name]).reshape(-1)
         counts = torch.bincount(idx, minlength=codec.codebook_size).double() + 0.5
         model.marginal_logits.data = torch.log(counts / counts.sum()).float()
     return separate.eval()
@@ -171,7 +170,8 @@ def evaluate_codec(
         "per_frame": rows,
     }
     if "bpp_by_frame" in rows[0]:  # clips: the mean stream bits of each frame position
-        metrics["clip_length"] = int(rgb.shape[1])
+        metrics["clips"], metrics["clip_length"] = len(rows), int(rgb.shape[1])
+        metrics["frames"] = len(rows) * int(rgb.shape[1])
         metrics["bpp_by_frame"] = [float(v) for v in np.mean([r["bpp_by_frame"] for r in rows], axis=0)]
     codec = model.latent_codec
     vq_joint = isinstance(codec, ContextLatentCodec) and codec.quantizer == "vq" and codec.conditional
