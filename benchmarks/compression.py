@@ -14,6 +14,11 @@ Sections (each recorded with the machine's load):
   0, 0.3, 0.6, 0.9) against the analytic ``-1/2 log2(1 - rho^2)``, with 95 % bootstrap intervals;
 * ``rd``: :func:`infomm.compression.rd_sweep` on ``synthetic_rgbd(128, frames=4, size=64)``,
   joint vs separate at six lambdas, BD-rates (runs resume from ``--work``);
+* ``controls``: the joint codec against the independent baseline (two codecs with no path
+  between the modalities) on the synthetic set, its shuffled pairs and its positive control
+  (RGB a colour map of depth) at six lambdas each: BD-rates against the targets (<= -10 %,
+  within +-1 %, >= 60 % of the positive control's ceiling, the RGB bits); plot
+  ``results/compression_controls.png``;
 * ``classical``: AVIF 4:4:4 (RGB) and JPEG XL 16-bit (depth) from ``imagecodecs`` on the same
   held-out frames, and the total bits that pair needs at each joint-codec point's quality;
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
@@ -168,21 +173,111 @@ def rd_section(work: Path, quick: bool) -> dict[str, Any]:
     return res
 
 
-def classical_section(rd: dict[str, Any], quick: bool) -> dict[str, Any]:
-    try:
-        import imagecodecs
-    except ImportError:
-        return {"skipped": "imagecodecs is not installed (pip install -e '.[bench]')"}
-    from infomm.compression.evaluate import depth_rmse_mm, psnr_uint8
-    from infomm.compression.training import frames_from_clips, split_frames
+#: the cross-modal controls: joint vs independent on the synthetic set and on its two controls
+CONTROLS_DATA = {"clips": 128, "frames": 4, "size": 64, "seed": 0}
+CONTROLS_RUN = {
+    "epochs": 60,
+    "batch_size": 16,
+    "channels": 16,
+    "shared": 8,
+    "private": 8,
+    "seed": 0,
+    "split_by": "clips",  # held-out scenes (and shuffled pairings) the codec has never seen
+}
+#: lambdas that trade rate against distortion at this length (0.0005 .. 0.02 are all distortion-bound)
+CONTROLS_LAMBDAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
+CONTROLS = {"synthetic": None, "shuffled": "shuffled", "positive": "positive"}
+#: the issue's targets: BD-rate on the synthetic set, the shuffled control's band, the positive
+#: control's share of its ceiling
+CONTROL_TARGETS = {"synthetic": -0.10, "shuffled": 0.01, "positive": 0.60}
 
-    rgb, depth = frames_from_clips(_clips(quick))
-    _, test = split_frames(rgb.shape[0], 0.2, 0)
-    rgb8 = (rgb[test] * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    dmm = (depth[test, 0] * 1000).round().numpy().astype(np.uint16)
+
+def positive_ceiling(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The positive control's ceiling: its RGB is a fixed colour map of the depth (no RGB-private
+    factor: H(RGB | depth) = 0), so a joint codec can at best send the RGB for nothing. The
+    ceiling curve is the independent codec's points less their RGB side (the RGB half of s and the
+    RGB private latent, estimated bits), at the same qualities; its BD-rate against the
+    independent curve is the largest saving the joint codec could show on each axis."""
+    from infomm.compression.sweep import bd_summary
+
+    ceiling = [p | {"bpp": p["bpp"] - p["bpp_side"]["rgb"]} for p in points]
+    return bd_summary(points, ceiling)
+
+
+def controls_section(work: Path, quick: bool) -> dict[str, Any]:
+    """Joint vs independent (:data:`~infomm.compression.sweep.BASELINES`) on the synthetic set,
+    the shuffled pairs and the positive control, the same settings each; runs resume from
+    ``work/controls``."""
+    from infomm.compression import rd_sweep
+    from infomm.data import synthetic_rgbd
+
+    data, opts = dict(CONTROLS_DATA), {**CONTROLS_RUN, "threads": 1}
+    lambdas = CONTROLS_LAMBDAS
+    if quick:
+        data.update(clips=12, frames=2, size=32)
+        opts.update(epochs=1, channels=8, shared=4, private=2, batch_size=4)
+        lambdas = CONTROLS_LAMBDAS[::3]
+    opts.update(TRAIN_OVERRIDES)
+    out: dict[str, Any] = {"data": data, "run": opts, "lambdas": list(lambdas), "sets": {}}
+    for name, control in CONTROLS.items():
+        clips = synthetic_rgbd(
+            data["clips"], frames=data["frames"], size=(data["size"],) * 2, seed=data["seed"], control=control
+        )
+        t0 = time.perf_counter()
+        res = rd_sweep(
+            clips,
+            work / "controls" / name,
+            lambdas,
+            baseline="independent",
+            on_fit=lambda k, lam, n=name: print(f"  {n}: {k} lambda={lam:g}", flush=True),
+            **opts,
+        )
+        res["wall_s"] = time.perf_counter() - t0
+        if name == "positive":
+            res["ceiling"] = positive_ceiling(res["points"]["independent"])
+        out["sets"][name] = res
+    out["checks"] = control_checks(out["sets"])
+    return out
+
+
+def control_checks(sets: dict[str, Any]) -> dict[str, Any]:
+    """Each control's target on each quality axis: the synthetic BD-rate <= -10 %, the shuffled
+    one within +-1 %, the positive one >= 60 % of its ceiling (None where a BD-rate is undefined)."""
+    checks: dict[str, Any] = {}
+    for name, res in sets.items():
+        for axis, bd in res["bd_rate"].items():
+            v = bd["bd_rate"]
+            row: dict[str, Any] = {"bd_rate": v, "target": CONTROL_TARGETS[name]}
+            if name == "positive":
+                ceil = res["ceiling"][axis]["bd_rate"]
+                share = None if v is None or not ceil else v / ceil
+                row |= {"ceiling": ceil, "share": share, "met": None if share is None else share >= 0.6}
+            elif name == "shuffled":
+                row["met"] = None if v is None else abs(v) <= 0.01
+            else:
+                row["met"] = None if v is None else v <= -0.10
+            checks[f"{name}/{axis}"] = row
+    return checks
+
+
+#: AVIF quality levels and JPEG XL distances of the classical curves (the low AVIF levels reach
+#: the qualities of CPU-length learned codecs)
+AVIF_LEVELS = (0, 5, 10, 20, 35, 50, 65, 80, 90)
+JXL_DISTANCES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 25.0)
+
+
+def classical_curves(
+    rgb8: np.ndarray, dmm: np.ndarray, levels: tuple[int, ...] = AVIF_LEVELS
+) -> dict[str, list[dict[str, Any]]]:
+    """AVIF 4:4:4 (RGB, uint8 (N, H, W, 3)) and JPEG XL 16-bit (depth, uint16 mm (N, H, W)) RD
+    curves from ``imagecodecs``: mean bpp (whole files) and mean PSNR-RGB / depth RMSE per setting."""
+    import imagecodecs
+
+    from infomm.compression.evaluate import depth_rmse_mm, psnr_uint8
+
     pixels = rgb8.shape[1] * rgb8.shape[2]
     avif = []
-    for level in (20, 35, 50, 65, 80, 90):
+    for level in levels:
         bits, ps = [], []
         for im in rgb8:
             b = imagecodecs.avif_encode(im, level=level, speed=6, pixelformat="444")
@@ -195,7 +290,7 @@ def classical_section(rd: dict[str, Any], quick: bool) -> dict[str, Any]:
             )
         avif.append({"level": level, "bpp": float(np.mean(bits)), "psnr_rgb": float(np.mean(ps))})
     jxl = []
-    for distance in (0.5, 1.0, 2.0, 4.0, 8.0, 16.0):
+    for distance in JXL_DISTANCES:
         bits, rm = [], []
         for d in dmm:
             b = imagecodecs.jpegxl_encode(d, distance=distance, effort=7)
@@ -205,21 +300,30 @@ def classical_section(rd: dict[str, Any], quick: bool) -> dict[str, Any]:
                 depth_rmse_mm(torch.from_numpy(back) / 1000, torch.from_numpy(d.astype(np.float32)) / 1000)
             )
         jxl.append({"distance": distance, "bpp": float(np.mean(bits)), "depth_rmse_mm": float(np.mean(rm))})
+    return {"avif": avif, "jpegxl": jxl}
 
-    def rate_at(curve: list[dict[str, Any]], key: str, value: float, higher_better: bool) -> float | None:
-        pts = sorted(curve, key=lambda p: p["bpp"])
-        q = [p[key] if higher_better else -math.log(p[key]) for p in pts]
-        v = value if higher_better else -math.log(value)
-        if not min(q) <= v <= max(q):
-            return None
-        order = np.argsort(q)
-        return float(np.exp(np.interp(v, np.asarray(q)[order], np.log([pts[i]["bpp"] for i in order]))))
 
-    matched = []
-    for p in rd["points"]["joint"]:
-        a = rate_at(avif, "psnr_rgb", p["psnr_rgb"], True)
-        j = rate_at(jxl, "depth_rmse_mm", p["depth_rmse_mm"], False)
-        matched.append(
+def _rate_at(curve: list[dict[str, Any]], key: str, value: float, higher_better: bool) -> float | None:
+    """The bpp a classical curve needs for a quality (log-bpp interpolated), None out of its range."""
+    pts = sorted(curve, key=lambda p: p["bpp"])
+    q = [p[key] if higher_better else -math.log(p[key]) for p in pts]
+    v = value if higher_better else -math.log(value)
+    if not min(q) <= v <= max(q):
+        return None
+    order = np.argsort(q)
+    return float(np.exp(np.interp(v, np.asarray(q)[order], np.log([pts[i]["bpp"] for i in order]))))
+
+
+def matched_rows(
+    points: list[dict[str, Any]], curves: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """For each joint-codec point, the bits the classical pair needs at the same PSNR-RGB and depth
+    RMSE (None where a quality is outside a classical curve)."""
+    rows = []
+    for p in points:
+        a = _rate_at(curves["avif"], "psnr_rgb", p["psnr_rgb"], True)
+        j = _rate_at(curves["jpegxl"], "depth_rmse_mm", p["depth_rmse_mm"], False)
+        rows.append(
             {
                 "lambda": p["lambda"],
                 "joint_bpp": p["bpp"],
@@ -230,7 +334,66 @@ def classical_section(rd: dict[str, Any], quick: bool) -> dict[str, Any]:
                 "classical_bpp": None if a is None or j is None else a + j,
             }
         )
-    return {"avif": avif, "jpegxl": jxl, "matched": matched}
+    return rows
+
+
+def _uint8_mm(rgb: torch.Tensor, depth: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    rgb8 = (rgb * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return rgb8, (depth[:, 0] * 1000).round().numpy().astype(np.uint16)
+
+
+def classical_section(rd: dict[str, Any], quick: bool) -> dict[str, Any]:
+    try:
+        import imagecodecs  # noqa: F401
+    except ImportError:
+        return {"skipped": "imagecodecs is not installed (pip install -e '.[bench]')"}
+    from infomm.compression.training import frames_from_clips, split_frames
+
+    rgb, depth = frames_from_clips(_clips(quick))
+    _, test = split_frames(rgb.shape[0], 0.2, 0)
+    curves = classical_curves(*_uint8_mm(rgb[test], depth[test]))
+    return curves | {"matched": matched_rows(rd["points"]["joint"], curves)}
+
+
+def classical_controls_section(controls: dict[str, Any], work: Path, quick: bool) -> dict[str, Any]:
+    """The joint codecs of the controls' synthetic sweep against AVIF + JPEG XL: on the sweep's
+    held-out clips (scenes it never saw), and on the real motorcycle frame (a 256 x 256 centre
+    crop; the codecs never saw a real image), each joint point against the classical pair at the
+    same PSNR-RGB and depth RMSE."""
+    try:
+        import imagecodecs  # noqa: F401
+    except ImportError:
+        return {"skipped": "imagecodecs is not installed (pip install -e '.[bench]')"}
+    from infomm.compression import load_codec
+    from infomm.compression.evaluate import evaluate_codec
+    from infomm.compression.training import frames_from_clips, split_items
+    from infomm.data import motorcycle_frame, synthetic_rgbd
+
+    d, run = controls["data"], controls["run"]
+    clips = synthetic_rgbd(d["clips"], frames=d["frames"], size=(d["size"],) * 2, seed=d["seed"])
+    rgb, depth = frames_from_clips(clips)
+    _, test = split_items(clips, run.get("test_fraction", 0.2), run["seed"], split_by=run["split_by"])
+    points = controls["sets"]["synthetic"]["points"]["joint"]
+    curves = classical_curves(*_uint8_mm(rgb[test], depth[test]))
+    synthetic = curves | {"matched": matched_rows(points, curves), "frames": len(test)}
+
+    side = 64 if quick else 256
+    m_rgb, m_depth = frames_from_clips([motorcycle_frame(crop=(side, side))])
+    m_points = []
+    for lam in controls["lambdas"]:
+        model = load_codec(work / "controls" / "synthetic" / f"lambda-{lam:g}" / "joint")
+        m = evaluate_codec(model, m_rgb, m_depth)
+        m_points.append(
+            {
+                "lambda": lam,
+                "bpp": m["bpp_actual"]["total"],
+                "psnr_rgb": m["psnr_rgb"],
+                "depth_rmse_mm": m["depth_rmse_mm"],
+            }
+        )
+    m_curves = classical_curves(*_uint8_mm(m_rgb, m_depth))
+    moto = m_curves | {"points": m_points, "matched": matched_rows(m_points, m_curves), "crop": [side, side]}
+    return {"synthetic": synthetic, "motorcycle": moto}
 
 
 def speed_section(work: Path, quick: bool) -> dict[str, Any]:
@@ -553,6 +716,130 @@ def jscc_checks(models: dict[str, dict[str, Any]], refs: dict[str, list[dict[str
         "digital_conditioned_pass_psnr": all(r["conditioned_above_psnr"] for r in digital),
         "digital_conditioned_pass_depth": all(r["conditioned_above_depth"] for r in digital),
     }
+
+
+def plot_controls(c: dict[str, Any], path: Path) -> None:
+    """RD curves of the joint and the independent codec on each control set (PSNR-RGB and depth
+    RMSE against total bpp), with the positive control's ceiling curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = c["sets"]
+    fig, axes = plt.subplots(2, len(sets), figsize=(4.2 * len(sets), 7), squeeze=False)
+    for j, (name, res) in enumerate(sets.items()):
+        curves = dict(res["points"])
+        if "ceiling" in res:
+            ind = res["points"]["independent"]
+            curves["ceiling (RGB free)"] = [p | {"bpp": p["bpp"] - p["bpp_side"]["rgb"]} for p in ind]
+        for label, pts in curves.items():
+            pts = sorted(pts, key=lambda p: p["bpp"])
+            style = "k:" if label.startswith("ceiling") else "o-"
+            bpp = [p["bpp"] for p in pts]
+            axes[0, j].plot(bpp, [p["psnr_rgb"] for p in pts], style, label=label)
+            axes[1, j].plot(bpp, [p["depth_rmse_mm"] for p in pts], style, label=label)
+        axes[0, j].set(title=name, ylabel="PSNR-RGB (dB)")
+        axes[1, j].set(xlabel="total bits per pixel", ylabel="depth RMSE (mm)", yscale="log")
+        for ax in axes[:, j]:
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _controls_lines(c: dict[str, Any]) -> list[str]:
+    d, r = c["data"], c["run"]
+    lines = [
+        "",
+        "## Cross-modal controls: joint vs independent",
+        "",
+        f'`rd_sweep(..., baseline="independent")` on `synthetic_rgbd({d["clips"]}, frames={d["frames"]}, '
+        f"size={d['size']})` and on its `shuffled` and `positive` controls; channels {r['channels']}, shared "
+        f"{r['shared']}, private {r['private']}, {r['epochs']} epochs of batch {r['batch_size']}, one seed, "
+        f"lambdas {', '.join(f'{x:g}' for x in c['lambdas'])}. The independent baseline has the joint codec's "
+        "backbone and sizes but no path between the modalities (each modality's half of the shared latent is "
+        "computed from it alone and read only by its own private model and decoder), so what the joint codec "
+        "saves against it is the cross-modal saving. Plot: `results/compression_controls.png`.",
+        "",
+        "| set | model | lambda | bpp | PSNR-RGB (dB) | depth RMSE (mm) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, res in c["sets"].items():
+        for kind, pts in res["points"].items():
+            for p in pts:
+                lines.append(
+                    f"| {name} | {kind} | {p['lambda']:g} | {p['bpp']:.4f} | {p['psnr_rgb']:.2f} "
+                    f"| {p['depth_rmse_mm']:.1f} |"
+                )
+    lines += [
+        "",
+        "| set / axis | BD-rate of joint vs independent | overlap (dB) | target | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key, row in c["checks"].items():
+        name, axis = key.split("/")
+        bd = c["sets"][name]["bd_rate"][axis]
+        rng = (
+            "-"
+            if bd["bd_rate"] is None
+            else f"{bd['quality_range_db'][0]:.2f} .. {bd['quality_range_db'][1]:.2f}"
+        )
+        v = "undefined" if row["bd_rate"] is None else f"{100 * row['bd_rate']:+.1f} %"
+        if name == "positive":
+            ceil = "-" if row["ceiling"] is None else f"{100 * row['ceiling']:+.1f} %"
+            share = "-" if row["share"] is None else f"{100 * row['share']:.0f} %"
+            target, v = f">= 60 % of the ceiling {ceil}", f"{v} ({share} of the ceiling)"
+        elif name == "shuffled":
+            target = "within +-1 %"
+        else:
+            target = "<= -10 %"
+        met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
+        lines.append(f"| {key} | {v} | {rng} | {target} | {met} |")
+    wall = sum(res["wall_s"] for res in c["sets"].values())
+    lines.append(f"\nWall time {wall / 60:.1f} min (runs read back from the work folder count as 0).")
+    cl = c.get("classical", {})
+    if "synthetic" in cl:
+        lines += _matched_lines(
+            f"### Against AVIF 4:4:4 + JPEG XL 16-bit on the {cl['synthetic']['frames']} held-out frames",
+            cl["synthetic"],
+        )
+        crop = cl["motorcycle"]["crop"]
+        lines += _matched_lines(
+            f"### The real motorcycle frame ({crop[0]}x{crop[1]} centre crop), the same joint codecs",
+            cl["motorcycle"],
+        )
+    return lines
+
+
+def _matched_lines(title: str, m: dict[str, Any]) -> list[str]:
+    f = lambda v: "out of range" if v is None else f"{v:.4f}"  # noqa: E731
+    a, j = m["avif"], m["jpegxl"]
+    lines = [
+        "",
+        title,
+        "",
+        f"AVIF covers {min(p['psnr_rgb'] for p in a):.2f} .. {max(p['psnr_rgb'] for p in a):.2f} dB at "
+        f"{min(p['bpp'] for p in a):.3f} .. {max(p['bpp'] for p in a):.3f} bpp; JPEG XL covers "
+        f"{min(p['depth_rmse_mm'] for p in j):.1f} .. {max(p['depth_rmse_mm'] for p in j):.1f} mm at "
+        f"{min(p['bpp'] for p in j):.3f} .. {max(p['bpp'] for p in j):.3f} bpp (whole files).",
+        "",
+        "| lambda | joint bpp | PSNR-RGB | depth RMSE (mm) | AVIF bpp | JXL bpp | classical total | joint fewer bits |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in m["matched"]:
+        fewer = (
+            "-"
+            if r["classical_bpp"] is None
+            else ("yes" if r["joint_bpp"] < r["classical_bpp"] else "**no**")
+        )
+        lines.append(
+            f"| {r['lambda']:g} | {r['joint_bpp']:.4f} | {r['psnr_rgb']:.2f} | {r['depth_rmse_mm']:.1f} "
+            f"| {f(r['avif_bpp'])} | {f(r['jxl_bpp'])} | {f(r['classical_bpp'])} | {fewer} |"
+        )
+    return lines
 
 
 def _budget_lines(b: dict[str, Any]) -> list[str]:
@@ -951,6 +1238,8 @@ def render(res: dict[str, Any]) -> str:
             "",
             f"encode {s['encode_ms']:.1f} ms (analysis {s['analysis_ms']:.1f}, latent coding {s['latent_coding_encode_ms']:.1f}); decode {s['decode_ms']:.1f} ms (latent decoding {s['latent_coding_decode_ms']:.1f}); {s['bytes']} bytes at lambda {s['lambda']:g}.",
         ]
+    if "controls" in res:
+        lines += _controls_lines(res["controls"])
     if "budgets" in res:
         lines += _budget_lines(res["budgets"])
     if "jscc" in res:
@@ -958,7 +1247,7 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-SECTIONS = ("coding", "operational_mi", "rd", "budgets", "jscc")
+SECTIONS = ("coding", "operational_mi", "rd", "controls", "budgets", "jscc")
 
 
 def main() -> None:
@@ -987,10 +1276,12 @@ def main() -> None:
         res = json.loads(json_path.read_text())
         if "jscc" in res:
             plot_jscc(res["jscc"], args.out / "compression_jscc.png")
+        if "controls" in res:
+            plot_controls(res["controls"], args.out / "compression_controls.png")
         write_text(args.out / "compression.md", render(res))
         return
     torch.set_num_threads(1)
-    todo = set(SECTIONS) - ({"rd", "budgets", "jscc"} if args.skip_rd else set())
+    todo = set(SECTIONS) - ({"rd", "controls", "budgets", "jscc"} if args.skip_rd else set())
     res: dict[str, Any] = {}
     if args.only is not None:
         todo = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -1009,6 +1300,11 @@ def main() -> None:
         res["rd"] = rd_section(args.work, args.quick)
         res["classical"] = classical_section(res["rd"], args.quick)
         res["speed"] = speed_section(args.work, args.quick)
+    if "controls" in todo:  # the classical comparison uses the synthetic sweep's joint codecs
+        res["controls"] = controls_section(args.work, args.quick)
+        res["controls"]["classical"] = classical_controls_section(res["controls"], args.work, args.quick)
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot_controls(res["controls"], args.out / "compression_controls.png")
     if "budgets" in todo:
         res["budgets"] = budgets_section(args.work, args.quick)
     if "jscc" in todo:

@@ -360,7 +360,7 @@ def eval_command(
     """Bits per pixel (estimated and actual) per modality, PSNR-RGB, depth RMSE (mm), operational MI;
     the same for the separate baseline when the run has one."""
     from infomm.compression.evaluate import evaluate_codec
-    from infomm.compression.training import clip_windows, frames_from_clips, load_codec, split_frames
+    from infomm.compression.training import clip_windows, frames_from_clips, load_codec, split_items
 
     _run(run_dir)
     cfg = json.loads((run_dir / "result.json").read_text())["config"]
@@ -375,12 +375,18 @@ def eval_command(
         spec = json.loads(spec_path.read_text()) if spec_path.exists() else None
         if spec is None:
             raise InputError(f"{str(run_dir)!r} has no {DATA_FILE}; pass --data")
-        rgb, depth = items(
-            load_frames(
-                spec["data"], clips=spec["clips"], frames=spec["frames"], size=spec["size"], seed=spec["seed"]
-            )
+        clip_set = load_frames(
+            spec["data"], clips=spec["clips"], frames=spec["frames"], size=spec["size"], seed=spec["seed"]
         )
-        _, test = split_frames(rgb.shape[0], cfg["test_fraction"], cfg["seed"])
+        rgb, depth = items(clip_set)
+        temporal = cfg.get("codec", {}).get("temporal", False)
+        _, test = split_items(
+            clip_set,
+            cfg["test_fraction"],
+            cfg["seed"],
+            split_by=cfg.get("split_by", "frames"),
+            clip_length=int(cfg.get("clip_length", 2)) if temporal else None,
+        )
         rgb, depth, name = rgb[test], depth[test], f"held-out frames of {spec['data']}"
     else:
         rgb, depth = items(load_frames(data))
@@ -409,7 +415,13 @@ def eval_command(
 def rd_command(
     data: str = typer.Option("rgbd-synthetic", "--data", "-d", help=_DATA_HELP),
     out_dir: Path = typer.Option(
-        Path("infomm-rd"), "--out", help="Folder: lambda-*/joint|separate, rd.json, rd.png."
+        Path("infomm-rd"), "--out", help="Folder: lambda-*/joint|BASELINE, rd.json, rd.png."
+    ),
+    baseline: str = typer.Option(
+        "separate",
+        "--versus",
+        help="The baseline: separate (same latents, marginal models) or independent (two codecs, no path between "
+        "the modalities: the baseline of the rgbd-shuffled / rgbd-positive controls).",
     ),
     lambdas: str = typer.Option(
         "0.0005,0.001,0.002,0.005,0.01,0.02",
@@ -428,7 +440,7 @@ def rd_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print rd.json's content as one JSON object."),
 ) -> None:
-    """Fit the joint and the separate codec at every lambda; write RD points, BD-rates and a plot."""
+    """Fit the joint codec and a baseline at every lambda; write RD points, BD-rates and a plot."""
     from infomm.compression.sweep import rd_sweep
 
     try:
@@ -447,7 +459,7 @@ def rd_command(
         if not quiet:
             out.print(f"fitting the {kind} codec at lambda {lam:g}")
 
-    result = rd_sweep(clip_set, out_dir, lams, on_fit=progress, seed=seed, **options)
+    result = rd_sweep(clip_set, out_dir, lams, baseline=baseline, on_fit=progress, seed=seed, **options)
     if json_out:
         out.print_json(json.dumps(result))
         return
@@ -470,6 +482,6 @@ def rd_command(
         else:
             lo, hi = bd["quality_range_db"]
             out.print(
-                f"BD-rate of joint vs separate on {axis}: {100 * bd['bd_rate']:+.1f} % over {lo:.2f}..{hi:.2f} dB"
+                f"BD-rate of joint vs {baseline} on {axis}: {100 * bd['bd_rate']:+.1f} % over {lo:.2f}..{hi:.2f} dB"
             )
     out.print(f"wrote {out_dir / 'rd.json'} and {out_dir / 'rd.png'}")

@@ -37,6 +37,7 @@ from infomm.compression.latent_codecs import (
 )
 from infomm.compression.model import DepthVideoCodec, pad_frames
 from infomm.compression.operational import operational_mi
+from infomm.functional.rate import bits as rate_bits
 from infomm.functional.rate import total_bits
 
 
@@ -118,6 +119,11 @@ def _frame(model: DepthVideoCodec, rgb: Tensor, depth: Tensor) -> dict[str, Any]
     actual = {k: 8.0 * sum(lengths[i :: len(names)]) / pixels for i, k in enumerate(names)}
     est = {k: float(v.sum()) / pixels for k, v in out.bits.items()}
     extra: dict[str, Any] = {}
+    if model.config.independent:  # each modality's own codec: its half of s and its private latent
+        shared_bits = rate_bits(out.likelihoods[SHARED])
+        extra["bpp_side"] = {
+            m: (float(shared_bits[:, sl].sum()) + est[m] * pixels) / pixels for m, sl in model.slices.items()
+        }
     if frames > 1:  # a clip: the bits of each frame (the intra frame 0, then the predicted ones)
         per = [8.0 * sum(lengths[t * len(names) : (t + 1) * len(names)]) / (h * w) for t in range(frames)]
         extra["bpp_by_frame"] = per
@@ -169,13 +175,21 @@ def evaluate_codec(
         "max_rate_error": max(abs(r["bpp_actual"]["total"] / r["bpp_estimated"]["total"] - 1) for r in rows),
         "per_frame": rows,
     }
+    if "bpp_side" in rows[0]:
+        metrics["bpp_side"] = mean("bpp_side")
     if "bpp_by_frame" in rows[0]:  # clips: the mean stream bits of each frame position
         metrics["clips"], metrics["clip_length"] = len(rows), int(rgb.shape[1])
         metrics["frames"] = len(rows) * int(rgb.shape[1])
         metrics["bpp_by_frame"] = [float(v) for v in np.mean([r["bpp_by_frame"] for r in rows], axis=0)]
     codec = model.latent_codec
     vq_joint = isinstance(codec, ContextLatentCodec) and codec.quantizer == "vq" and codec.conditional
-    if (isinstance(codec, ConditionalLatentCodec) or vq_joint) and rgb.dim() == 4 and rgb.shape[0] >= 2:
+    cross = not model.config.independent  # an independent codec's conditioning stays within a modality
+    if (
+        (isinstance(codec, ConditionalLatentCodec) or vq_joint)
+        and cross
+        and rgb.dim() == 4
+        and rgb.shape[0] >= 2
+    ):
         with torch.no_grad():
             latents = model.encode_latents(*pad_frames(rgb, depth))
         if isinstance(codec, ContextLatentCodec):

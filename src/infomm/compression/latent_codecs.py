@@ -95,6 +95,19 @@ class GaussianParams(nn.Module):
         return mean, F.softplus(raw)
 
 
+class SideSlice(nn.Module):
+    """``net(side[:, channels])``: entropy parameters from part of the side input only (e.g. one
+    modality's half of the shared latent, so that no information crosses between modalities)."""
+
+    def __init__(self, channels: slice, net: nn.Module):
+        super().__init__()
+        self.channels = channels
+        self.net = net
+
+    def forward(self, side: Tensor) -> Any:
+        return self.net(side[:, self.channels])
+
+
 class SharedPrivateCodec(nn.Module):
     """Base: owns the shared latent's model, the contract and the input checks.
 

@@ -16,6 +16,17 @@ modalities' latents into ``s`` and projects each modality's own latent into its 
 With ``conditional=True`` the private latents are coded given ``s_hat`` (the joint codec); with
 ``False`` every latent has its own marginal model (the separate-coding baseline, same backbone).
 
+``independent=True`` makes the same backbone two codecs with no path between the modalities
+(the baseline of the cross-modal controls)::
+
+    y_d --> s_d (half of s) --+--> p_d | s_d_hat --> g_s^d(s_d_hat ++ p_d_hat)
+    y_v --> s_v (half of s) --+--> p_v | s_v_hat --> g_s^rgb(s_v_hat ++ p_v_hat)
+
+Each modality's half of the shared latent is computed from that modality alone and read only by its
+own private model and decoder. What the joint codec saves against it is what coding the two
+together saves; the separate baseline above also loses the hyperprior-like conditioning within a
+modality, so on unrelated (shuffled) pairs the joint codec still beats it.
+
 Clips (``temporal=True``): frame 0 is coded as above, frame ``t > 0`` by an inter codec whose
 entropy models also read frame ``t-1``'s decoded latents; with ``quantizer="vq"`` the private
 latents are vector-quantized and their indices coded under a categorical model given ``s_hat``
@@ -51,8 +62,10 @@ from infomm.compression.context_codecs import QUANTIZERS, ContextLatentCodec
 from infomm.compression.latent_codecs import (
     SHARED,
     ConditionalLatentCodec,
+    GaussianParams,
     SeparateLatentCodec,
     SharedPrivateCodec,
+    SideSlice,
     eval_mode,
 )
 from infomm.functional.rate import bits as rate_bits
@@ -82,6 +95,9 @@ class CodecConfig:
         codebook_size: codes per private latent (``"vq"``).
         temporal: code clips predictively: frame t's latents given frame t-1's decoded latents
             (frame 0 and single frames: the intra codec).
+        independent: split ``s`` into a depth half and an RGB half, each from its own modality
+            and read only by that modality's private model and decoder: two independent codecs
+            of the same size (scalar, single-frame).
     """
 
     channels: int = 48
@@ -92,6 +108,7 @@ class CodecConfig:
     quantizer: str = "scalar"
     codebook_size: int = 64
     temporal: bool = False
+    independent: bool = False
 
     def validate(self) -> None:
         for name in ("channels", "shared", "private"):
@@ -101,6 +118,20 @@ class CodecConfig:
         if self.quantizer not in QUANTIZERS:
             raise InputError(f"quantizer={self.quantizer!r} is not known; use one of {', '.join(QUANTIZERS)}")
         check_int_range(self.codebook_size, "codebook_size", 2, 1 << 16)
+        if self.independent and (self.quantizer != "scalar" or self.temporal or self.shared < 2):
+            raise InputError(
+                f"independent=True codes single frames with the scalar quantizer and shared >= 2 "
+                f"(got quantizer={self.quantizer!r}, temporal={self.temporal}, shared={self.shared}); "
+                "drop one of the settings"
+            )
+
+    def shared_slices(self) -> dict[str, slice]:
+        """Modality -> the channels of ``s`` its private model and decoder read (all of them unless
+        ``independent``: then depth reads the first half, RGB the second)."""
+        if not self.independent:
+            return {m: slice(0, self.shared) for m in MODALITIES}
+        half = self.shared // 2
+        return {"depth": slice(0, half), "rgb": slice(half, self.shared)}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +139,8 @@ class CodecConfig:
     @property
     def model_id(self) -> str:
         kind = "joint" if self.conditional else "separate"
+        if self.independent:
+            kind = "independent" if self.conditional else "independent-marginal"
         vq = f"-vq{self.codebook_size}" if self.quantizer == "vq" else ""
         clip = "-clip" if self.temporal else ""
         return f"dvc-{kind}{vq}{clip}-{self.channels}-{self.shared}-{self.private}"
@@ -149,18 +182,34 @@ def _synthesis(c_in: int, n: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class JointLatentFusion(nn.Module):
-    """``s = f(y_v ++ y_d)`` (two 1x1 convs), ``p_m = h_m(y_m)`` (a 1x1 conv per modality)."""
+def _mlp(c_in: int, hidden: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, hidden, 1), nn.GELU(), nn.Conv2d(hidden, c_out, 1))
 
-    def __init__(self, latent: int, shared: int, private: int):
+
+class JointLatentFusion(nn.Module):
+    """``s = f(y_v ++ y_d)`` (two 1x1 convs), ``p_m = h_m(y_m)`` (a 1x1 conv per modality).
+
+    With ``split`` (channel widths: modality -> its part of ``s``, in ``MODALITIES`` order)
+    ``s = f_d(y_d) ++ f_v(y_v)``: each part from its own modality only.
+    """
+
+    def __init__(self, latent: int, shared: int, private: int, split: dict[str, int] | None = None):
         super().__init__()
-        self.shared = nn.Sequential(nn.Conv2d(2 * latent, latent, 1), nn.GELU(), nn.Conv2d(latent, shared, 1))
+        self.split = split
+        self.shared: nn.Module = (
+            _mlp(2 * latent, latent, shared)
+            if split is None
+            else nn.ModuleDict({m: _mlp(latent, latent, split[m]) for m in MODALITIES})
+        )
         self.private = nn.ModuleDict({m: nn.Conv2d(latent, private, 1) for m in MODALITIES})
 
     def forward(self, y: dict[str, Tensor]) -> dict[str, Tensor]:
-        out = {SHARED: self.shared(torch.cat([y[m] for m in MODALITIES], dim=1))}
-        out.update({m: self.private[m](y[m]) for m in MODALITIES})
-        return out
+        if self.split is None:
+            s = self.shared(torch.cat([y[m] for m in MODALITIES], dim=1))
+        else:
+            parts: Any = self.shared
+            s = torch.cat([parts[m](y[m]) for m in MODALITIES], dim=1)
+        return {SHARED: s} | {m: self.private[m](y[m]) for m in MODALITIES}
 
 
 @dataclass
@@ -238,7 +287,8 @@ def normalized_inputs(rgb: Tensor, depth: Tensor, depth_max_m: float) -> dict[st
 
 
 class DepthVideoCodec(nn.Module):
-    """The joint RGB + depth codec (or, with ``conditional=False``, its separate baseline).
+    """The joint RGB + depth codec (or, with ``conditional=False``, its separate baseline; with
+    ``independent=True``, two codecs with no path between the modalities).
 
     Frames are (B, 3, H, W) / (B, 1, H, W); clips (B, T, 3, H, W) / (B, T, 1, H, W). A
     ``temporal`` model codes a clip's frame 0 with the intra codec (``latent_codec``) and frame
@@ -252,7 +302,9 @@ class DepthVideoCodec(nn.Module):
         cfg.validate()
         n = cfg.channels
         self.analysis = nn.ModuleDict({"rgb": _analysis(3, n, n), "depth": _analysis(2, n, n)})
-        self.fusion = JointLatentFusion(n, cfg.shared, cfg.private)
+        self.slices = cfg.shared_slices()
+        widths = {m: sl.stop - sl.start for m, sl in self.slices.items()}
+        self.fusion = JointLatentFusion(n, cfg.shared, cfg.private, widths if cfg.independent else None)
         private = {m: cfg.private for m in MODALITIES}
         self.latent_codec: SharedPrivateCodec
         if cfg.quantizer == "vq":
@@ -264,7 +316,10 @@ class DepthVideoCodec(nn.Module):
                 codebook_size=cfg.codebook_size,
             )
         elif cfg.conditional:
-            self.latent_codec = ConditionalLatentCodec(cfg.shared, private)
+            nets = None
+            if cfg.independent:  # each private model reads its own modality's part of s_hat
+                nets = {m: SideSlice(self.slices[m], GaussianParams(widths[m], cfg.private)) for m in private}
+            self.latent_codec = ConditionalLatentCodec(cfg.shared, private, param_nets=nets)
         else:
             self.latent_codec = SeparateLatentCodec(cfg.shared, private)
         self.inter_codec: ContextLatentCodec | None = None
@@ -281,8 +336,8 @@ class DepthVideoCodec(nn.Module):
                 self.inter_codec.share_codebooks(self.latent_codec)
         self.synthesis = nn.ModuleDict(
             {
-                "rgb": _synthesis(cfg.shared + cfg.private, n, 3),
-                "depth": _synthesis(cfg.shared + cfg.private, n, 1),
+                "rgb": _synthesis(widths["rgb"] + cfg.private, n, 3),
+                "depth": _synthesis(widths["depth"] + cfg.private, n, 1),
             }
         )
 
@@ -303,9 +358,10 @@ class DepthVideoCodec(nn.Module):
         if s.dim() == 5:
             rgb, depth = self.decode_latents({k: v.flatten(0, 1) for k, v in y_hat.items()})
             return _unfold(rgb, s.shape[0]), _unfold(depth, s.shape[0])
-        rgb = self.synthesis["rgb"](torch.cat([s, y_hat["rgb"]], dim=1)) + 0.5
+        side = {m: s[:, self.slices[m]] for m in MODALITIES}
+        rgb = self.synthesis["rgb"](torch.cat([side["rgb"], y_hat["rgb"]], dim=1)) + 0.5
         depth = (
-            self.synthesis["depth"](torch.cat([s, y_hat["depth"]], dim=1)) + 0.5
+            self.synthesis["depth"](torch.cat([side["depth"], y_hat["depth"]], dim=1)) + 0.5
         ) * self.config.depth_max_m
         if not self.training:
             rgb, depth = rgb.clamp(0.0, 1.0), depth.clamp_min(0.0)

@@ -1,11 +1,22 @@
-"""An RD sweep: joint and separate codecs at several lambdas, their RD points, BD-rates, a plot.
+"""An RD sweep: the joint codec and a baseline at several lambdas, RD points, BD-rates, a plot.
 
 ::
 
-    for lambda in lambdas:                          DIR/lambda-<L>/joint, DIR/lambda-<L>/separate
-        fit_codec(..., conditional=True / False)    (each resumes from its own last.ckpt)
-    -> DIR/rd.json: points per model, BD-rate of joint vs separate on PSNR-RGB and on depth quality
+    for lambda in lambdas:                          DIR/lambda-<L>/joint, DIR/lambda-<L>/<baseline>
+        fit_codec(..., joint / baseline)            (each resumes from its own last.ckpt; a point
+                                                     finished with the same settings on the same
+                                                     data is read back, not refitted)
+    -> DIR/rd.json: points per model, BD-rate of joint vs the baseline on PSNR-RGB and on depth quality
     -> DIR/rd.png: total bpp against PSNR-RGB and against depth RMSE, both models
+
+Baselines (:data:`BASELINES`), both on the joint codec's backbone and sizes:
+
+* ``separate``: the same latents, each under its own marginal model (the joint codec's gain over
+  it mixes the cross-modal saving with the hyperprior-like conditioning within a modality);
+* ``independent``: two codecs with no path between the modalities, each private latent coded
+  given its own modality's half of the shared latent (``CodecConfig.independent``): the gain over
+  it is what coding the modalities together saves, so it is the baseline of the controls
+  (shuffled pairs: no gain; RGB a function of depth: the RGB bits at most).
 
 Example:
     >>> import tempfile
@@ -18,16 +29,26 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from infomm import atomic
+from infomm.compression.model import CodecConfig
 from infomm.compression.rd import BDResult, bd_rate, depth_quality_db
-from infomm.compression.training import fit_codec
+from infomm.compression.training import CodecTrainConfig, fit_codec
+from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
 
-KINDS = ("joint", "separate")
+#: baseline name -> the codec settings that make it
+BASELINES: dict[str, dict[str, Any]] = {
+    "separate": {"conditional": False},
+    "independent": {"conditional": True, "independent": True},
+}
 
 
 def _point(lmbda: float, m: dict[str, Any]) -> dict[str, Any]:
@@ -41,11 +62,14 @@ def _point(lmbda: float, m: dict[str, Any]) -> dict[str, Any]:
     }
     if "operational_mi" in m:
         row["operational_mi_bpp"] = m["operational_mi"]["bpp"]
+    if "bpp_side" in m:
+        row["bpp_side"] = m["bpp_side"]
     return row
 
 
-def _bd(points: dict[str, list[dict[str, Any]]], axis: Callable[[dict[str, Any]], float]) -> dict[str, Any]:
-    ref, test = points["separate"], points["joint"]
+def _bd(
+    ref: list[dict[str, Any]], test: list[dict[str, Any]], axis: Callable[[dict[str, Any]], float]
+) -> dict[str, Any]:
     try:
         res: BDResult = bd_rate(
             [p["bpp"] for p in ref], [axis(p) for p in ref], [p["bpp"] for p in test], [axis(p) for p in test]
@@ -55,12 +79,49 @@ def _bd(points: dict[str, list[dict[str, Any]]], axis: Callable[[dict[str, Any]]
     return {"bd_rate": res.bd_rate, "quality_range_db": list(res.quality_range)}
 
 
-def bd_summary(points: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """BD-rate of the joint codec against the separate one on each quality axis."""
+def bd_summary(ref: list[dict[str, Any]], test: list[dict[str, Any]]) -> dict[str, Any]:
+    """BD-rate of the ``test`` points (e.g. the joint codec's) against the ``ref`` points on each
+    quality axis (PSNR-RGB; depth as :func:`~infomm.compression.rd.depth_quality_db`)."""
     return {
-        "rgb_psnr": _bd(points, lambda p: p["psnr_rgb"]),
-        "depth": _bd(points, lambda p: depth_quality_db(p["depth_rmse_mm"])),
+        "rgb_psnr": _bd(ref, test, lambda p: p["psnr_rgb"]),
+        "depth": _bd(ref, test, lambda p: depth_quality_db(p["depth_rmse_mm"])),
     }
+
+
+SWEEP_FILE = "sweep.json"
+#: settings that do not change what a finished run computed
+_IRRELEVANT = ("progress", "threads")
+
+
+def data_fingerprint(clips: Sequence[Any]) -> str:
+    """A hash of the clips' RGB and depth arrays (which frames a sweep point was fitted on)."""
+    h = hashlib.blake2b(digest_size=16)
+    for c in clips:
+        for a in (c.rgb, c.depth):
+            arr = np.ascontiguousarray(a)
+            h.update(str((arr.dtype.str, arr.shape)).encode())
+            h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def finished_metrics(folder: Path, options: dict[str, Any], data: str) -> dict[str, Any] | None:
+    """The held-out metrics of a run in ``folder`` that finished with exactly these settings on the
+    same data (``result.json`` and the sweep's ``sweep.json`` with :func:`data_fingerprint`), else
+    None: a sweep that is run again skips its finished points instead of re-evaluating them."""
+    path = folder / "result.json"
+    try:
+        if json.loads((folder / SWEEP_FILE).read_text())["data"] != data or not path.exists():
+            return None
+        saved = json.loads(path.read_text())
+        want = with_options(CodecTrainConfig(), dict(options), "rd_sweep", nested=("codec",)).to_dict()
+        got = {**CodecTrainConfig().to_dict(), **saved["config"]}
+        got["codec"] = {**CodecConfig().to_dict(), **saved["config"].get("codec", {})}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for k in _IRRELEVANT:
+        want.pop(k, None)
+        got.pop(k, None)
+    return saved["metrics"] if got == want else None
 
 
 def rd_sweep(
@@ -68,25 +129,42 @@ def rd_sweep(
     out_dir: str | Path,
     lambdas: Sequence[float],
     *,
+    baseline: str = "separate",
     on_fit: Callable[[str, float], None] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """Fit both codecs at every lambda (see the module docstring); returns what ``rd.json`` holds."""
+    """Fit the joint codec and the ``baseline`` (:data:`BASELINES`) at every lambda (see the module
+    docstring); returns what ``rd.json`` holds."""
     if len(lambdas) < 2 or any(not lam > 0 for lam in lambdas):
         raise InputError(
             f"lambdas={list(lambdas)}: pass at least 2 positive values (6 or more for a BD-rate)"
         )
+    if baseline not in BASELINES:
+        raise InputError(f"baseline={baseline!r} is not known; use one of {', '.join(BASELINES)}")
+    clash = sorted(set(options) & {"conditional", "independent"})
+    if clash:
+        raise InputError(f"{clash}: the sweep sets these per model; choose the codecs with baseline=")
     out = Path(out_dir)
-    points: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+    kinds: dict[str, dict[str, Any]] = {"joint": {"conditional": True}, baseline: BASELINES[baseline]}
+    points: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+    data = data_fingerprint(clips)
     for lam in sorted(lambdas):
-        for kind in KINDS:
+        for kind, settings in kinds.items():
             if on_fit is not None:
                 on_fit(kind, lam)
-            run = fit_codec(
-                clips, out / f"lambda-{lam:g}" / kind, lmbda=lam, conditional=kind == "joint", **options
-            )
-            points[kind].append(_point(lam, run.metrics))
-    result = {"lambdas": sorted(lambdas), "points": points, "bd_rate": bd_summary(points), "options": options}
+            folder = out / f"lambda-{lam:g}" / kind
+            metrics = finished_metrics(folder, {"lmbda": lam, **settings, **options}, data)
+            if metrics is None:
+                metrics = fit_codec(clips, folder, lmbda=lam, **settings, **options).metrics
+                atomic.write_json(folder / SWEEP_FILE, {"data": data})
+            points[kind].append(_point(lam, metrics))
+    result = {
+        "lambdas": sorted(lambdas),
+        "baseline": baseline,
+        "points": points,
+        "bd_rate": bd_summary(points[baseline], points["joint"]),
+        "options": options,
+    }
     atomic.write_json(out / "rd.json", result)
     plot_rd(result, out / "rd.png")
     return result

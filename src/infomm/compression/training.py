@@ -40,6 +40,8 @@ from infomm.validation import check_int_range
 
 MODEL_FILE = "model.pt"
 FORMAT = "infomm-compress-1"
+#: how the held-out items are chosen (:func:`split_items`)
+SPLITS = ("frames", "clips")
 #: streams a bit budget can name (``total`` is the whole file, container included)
 BUDGET_STREAMS = ("rgb", "depth", "shared", "total")
 
@@ -63,6 +65,9 @@ class CodecTrainConfig:
             clips are cut into non-overlapping windows of this many frames).
         epochs, batch_size, lr, seed: optimisation (frames, or clips, per batch; Adam).
         test_fraction: held-out frames (clips).
+        split_by: ``"frames"``: hold out frames drawn at random (a held-out frame's neighbours
+            may be trained on); ``"clips"``: hold out whole clips (scenes, and for the shuffled
+            control their RGB/depth pairings, the codec has never seen).
         progress, accelerator, devices, strategy, threads: the training engine's settings.
     """
 
@@ -79,6 +84,7 @@ class CodecTrainConfig:
     lr: float = 1e-3
     seed: int = 0
     test_fraction: float = 0.2
+    split_by: str = "frames"
     progress: bool = False
     accelerator: str = "cpu"
     devices: int = 1
@@ -109,6 +115,8 @@ class CodecTrainConfig:
             raise InputError(f"budget_holdout={self.budget_holdout!r} must be in [0, 1) (e.g. 0.1).")
         if not 0 < self.test_fraction < 1:
             raise InputError(f"test_fraction={self.test_fraction} must be in (0, 1).")
+        if self.split_by not in SPLITS:
+            raise InputError(f"split_by={self.split_by!r} is not known; use one of {', '.join(SPLITS)}.")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,6 +197,36 @@ def split_frames(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, n
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
+def split_items(
+    clips: Sequence[Any],
+    test_fraction: float,
+    seed: int,
+    *,
+    split_by: str = "frames",
+    clip_length: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded ``(train, test)`` indices into the items of ``clips``: their frames, or with
+    ``clip_length`` their :func:`clip_windows`. ``split_by="clips"`` holds out whole clips (all
+    their items), ``"frames"`` items drawn at random."""
+    per_clip = [int(np.asarray(c.rgb).shape[0]) for c in clips]
+    if clip_length is not None:
+        per_clip = [t // clip_length for t in per_clip]
+    if split_by == "frames":
+        return split_frames(sum(per_clip), test_fraction, seed)
+    if split_by != "clips":
+        raise InputError(f"split_by={split_by!r} is not known; use one of {', '.join(SPLITS)}.")
+    owner = np.repeat(np.arange(len(per_clip)), per_clip)
+    used = np.unique(owner)
+    if used.size < 2:
+        raise InputError(
+            f"split_by='clips' needs items from at least 2 clips (got {used.size}); pass more clips "
+            "or split_by='frames'"
+        )
+    _, test = split_frames(used.size, test_fraction, seed)
+    held = np.isin(owner, used[test])
+    return np.flatnonzero(~held), np.flatnonzero(held)
+
+
 def fit_codec(
     clips: Sequence[Any],
     out_dir: str | Path,
@@ -209,7 +247,13 @@ def fit_codec(
     cfg = with_options(config or CodecTrainConfig(), options, "fit_codec", nested=("codec",))
     cfg.validate()
     rgb, depth = codec_items(clips, cfg)
-    train_idx, test_idx = split_frames(rgb.shape[0], cfg.test_fraction, cfg.seed)
+    train_idx, test_idx = split_items(
+        clips,
+        cfg.test_fraction,
+        cfg.seed,
+        split_by=cfg.split_by,
+        clip_length=cfg.clip_length if cfg.codec.temporal else None,
+    )
     measure = None
     if cfg.budgets and cfg.budget_holdout:
         fit, aside = split_frames(train_idx.size, cfg.budget_holdout, cfg.seed + 1)
