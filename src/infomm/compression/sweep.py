@@ -6,7 +6,9 @@
         fit_codec(..., joint / baseline)            (each resumes from its own last.ckpt; a point
                                                      finished with the same settings on the same
                                                      data is read back, not refitted)
-    -> DIR/rd.json: points per model, BD-rate of joint vs the baseline on PSNR-RGB and on depth quality
+    -> DIR/rd.json: points per model, BD-rate of joint vs the baseline on PSNR-RGB and on depth quality,
+       on whole files (bd_rate) and on the streams alone (bd_rate_latent: the container, about 54
+       bytes whose model id differs in length between the models, left out)
     -> DIR/rd.png: total bpp against PSNR-RGB and against depth RMSE, both models
 
 Baselines (:data:`BASELINES`), both on the joint codec's backbone and sizes:
@@ -57,6 +59,7 @@ def _point(lmbda: float, m: dict[str, Any]) -> dict[str, Any]:
         "bpp": m["bpp_actual"]["total"],
         "bpp_estimated": m["bpp_estimated"]["total"],
         "bpp_streams": {k: m["bpp_actual"][k] for k in ("shared", "rgb", "depth")},
+        "bpp_latent": sum(m["bpp_actual"][k] for k in ("shared", "rgb", "depth")),
         "psnr_rgb": m["psnr_rgb"],
         "depth_rmse_mm": m["depth_rmse_mm"],
     }
@@ -68,23 +71,27 @@ def _point(lmbda: float, m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bd(
-    ref: list[dict[str, Any]], test: list[dict[str, Any]], axis: Callable[[dict[str, Any]], float]
+    ref: list[dict[str, Any]],
+    test: list[dict[str, Any]],
+    axis: Callable[[dict[str, Any]], float],
+    rate: str,
 ) -> dict[str, Any]:
     try:
         res: BDResult = bd_rate(
-            [p["bpp"] for p in ref], [axis(p) for p in ref], [p["bpp"] for p in test], [axis(p) for p in test]
+            [p[rate] for p in ref], [axis(p) for p in ref], [p[rate] for p in test], [axis(p) for p in test]
         )
     except InputError as e:
         return {"bd_rate": None, "reason": str(e)}
     return {"bd_rate": res.bd_rate, "quality_range_db": list(res.quality_range)}
 
 
-def bd_summary(ref: list[dict[str, Any]], test: list[dict[str, Any]]) -> dict[str, Any]:
+def bd_summary(ref: list[dict[str, Any]], test: list[dict[str, Any]], rate: str = "bpp") -> dict[str, Any]:
     """BD-rate of the ``test`` points (e.g. the joint codec's) against the ``ref`` points on each
-    quality axis (PSNR-RGB; depth as :func:`~infomm.compression.rd.depth_quality_db`)."""
+    quality axis (PSNR-RGB; depth as :func:`~infomm.compression.rd.depth_quality_db`). ``rate``:
+    ``"bpp"`` (whole files) or ``"bpp_latent"`` (the three streams, the container left out)."""
     return {
-        "rgb_psnr": _bd(ref, test, lambda p: p["psnr_rgb"]),
-        "depth": _bd(ref, test, lambda p: depth_quality_db(p["depth_rmse_mm"])),
+        "rgb_psnr": _bd(ref, test, lambda p: p["psnr_rgb"], rate),
+        "depth": _bd(ref, test, lambda p: depth_quality_db(p["depth_rmse_mm"]), rate),
     }
 
 
@@ -163,6 +170,7 @@ def rd_sweep(
         "baseline": baseline,
         "points": points,
         "bd_rate": bd_summary(points[baseline], points["joint"]),
+        "bd_rate_latent": bd_summary(points[baseline], points["joint"], "bpp_latent"),
         "options": options,
     }
     atomic.write_json(out / "rd.json", result)
