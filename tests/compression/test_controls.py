@@ -71,6 +71,28 @@ def test_no_information_crosses_between_the_modalities():
     assert not torch.equal(lat_a[SHARED][:, model.slices["rgb"]], lat_b[SHARED][:, model.slices["rgb"]])
 
 
+@pytest.mark.parametrize("clip", [False, True], ids=["frames", "clips"])
+def test_each_modality_s_own_bits_are_its_half_of_s_and_its_private_latent(clip):
+    from infomm.compression.evaluate import evaluate_codec
+    from infomm.functional.rate import bits
+
+    model = _model(independent=True)
+    g = torch.Generator().manual_seed(3)
+    shape = (2, 3) if clip else (2,)
+    rgb = torch.rand(*shape, 3, 32, 32, generator=g)
+    depth = 1 + 4 * torch.rand(*shape, 1, 32, 32, generator=g)
+    metrics = evaluate_codec(model, rgb, depth, mi_steps=1)
+    with torch.no_grad():
+        out = model(rgb, depth)
+    frames = 3 if clip else 1
+    for m, sl in model.slices.items():
+        lik = out.likelihoods[SHARED]
+        own = bits(lik[..., sl, :, :]).sum() + bits(out.likelihoods[m]).sum()
+        want = float(own) / (2 * frames * 32 * 32)
+        assert metrics["bpp_side"][m] == pytest.approx(want, rel=1e-5)
+    assert metrics["bpp_side"]["depth"] != pytest.approx(metrics["bpp_side"]["rgb"])
+
+
 def test_each_modality_reads_its_own_half_of_the_shared_latent():
     cfg = CodecConfig(shared=5, independent=True)
     assert cfg.shared_slices() == {"depth": slice(0, 2), "rgb": slice(2, 5)}
@@ -92,6 +114,7 @@ def test_sweep_against_the_independent_baseline(tmp_path):
     for p in res["points"]["independent"]:
         # each modality's own bits (its half of s + its private latent) add up to the latent bits
         assert sum(p["bpp_side"].values()) == pytest.approx(p["bpp_estimated"], rel=1e-6)
+        assert p["bpp_latent"] == pytest.approx(sum(p["bpp_streams"].values()))
         assert "operational_mi_bpp" not in p  # no cross-modal conditioning to report
     assert "operational_mi_bpp" in res["points"]["joint"][0]
     with pytest.raises(InputError, match="baseline"):
@@ -112,6 +135,9 @@ def test_rd_command_versus_independent(tmp_path, capsys):
     assert json.loads((out / "rd.json").read_text())["baseline"] == "independent"
     assert (out / "lambda-0.01" / "independent" / "model.pt").exists()
     assert main([*args, "--versus", "marginal", "--out", str(out)]) == 2
+    assert "--versus 'marginal'" in capsys.readouterr().err
+    fit = ["compress", "fit", "--clips", "6", "--frames", "2", "--size", "32", "--epochs", "1", *tiny]
+    assert main([*fit, "-o", "independent=True", "--out", str(tmp_path / "fit")]) == 2
 
 
 def test_a_sweep_run_again_reads_its_finished_points_back(tmp_path, monkeypatch):
@@ -127,10 +153,13 @@ def test_a_sweep_run_again_reads_its_finished_points_back(tmp_path, monkeypatch)
     assert calls == [] and again["points"] == first["points"]
     with pytest.raises(InputError, match="other settings"):  # another setting: not read back
         rd_sweep(clips, tmp_path, [0.01, 0.1], **{**opts, "lr": 2e-3})
-    other = synthetic_rgbd(6, frames=2, size=(32, 32), seed=1)  # other data: not read back
+    other = synthetic_rgbd(6, frames=2, size=(32, 32), seed=1)  # other data: fitted again from scratch
+    before = torch.load(tmp_path / "lambda-0.01" / "joint" / "model.pt", weights_only=False)["state_dict"]
     calls.clear()
     rd_sweep(other, tmp_path, [0.01, 0.1], **opts)
-    assert len(calls) == 4
+    assert len(calls) == 4 and all(k["resume"] is False for k in calls)
+    after = torch.load(tmp_path / "lambda-0.01" / "joint" / "model.pt", weights_only=False)["state_dict"]
+    assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
 def test_held_out_clips_share_no_clip_with_the_training_items():
@@ -154,9 +183,16 @@ def test_held_out_clips_share_no_clip_with_the_training_items():
         split_items([clips[0]], 0.2, 0, split_by="clips")
 
 
-def test_fit_holds_out_whole_clips(tmp_path):
+def test_fit_holds_out_whole_clips(tmp_path, monkeypatch):
+    import infomm.compression.training as training
+
+    seen = []
+    real = training.evaluate_codec
+    monkeypatch.setattr(training, "evaluate_codec", lambda m, r, d: seen.append(r) or real(m, r, d))
     clips = synthetic_rgbd(5, frames=2, size=(32, 32))
-    run = fit_codec(clips, tmp_path, epochs=1, batch_size=4, split_by="clips", **TINY)
-    assert run.metrics["frames"] == 2  # one clip of 2 frames (20 % of 5 clips)
+    fit_codec(clips, tmp_path, epochs=1, batch_size=4, split_by="clips", **TINY)
+    held = seen[0]
+    assert held.shape[0] == 2  # one clip of 2 frames (20 % of 5 clips), both its frames
+    assert any(torch.equal(held, frames_from_clips([c])[0]) for c in clips)
     with pytest.raises(InputError, match="split_by"):
         fit_codec(clips, tmp_path / "x", epochs=1, split_by="scenes")

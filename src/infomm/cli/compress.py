@@ -143,6 +143,12 @@ def fit_command(
     if channel is not None:
         _fit_jscc(clip_set, out_dir, channel, snr, csi, common, options, json_out)
         return
+    chosen = sorted(set(options) & {"conditional", "independent"})
+    if chosen:
+        raise InputError(
+            f"-o {chosen[0]}=...: fit trains the joint codec and the separate baseline; for the "
+            "independent baseline use `infomm compress rd --versus independent`"
+        )
     runs = {"joint": fit_codec(clip_set, out_dir, **common, **options)}
     if baseline:
         runs["separate"] = fit_codec(
@@ -441,7 +447,10 @@ def rd_command(
     json_out: bool = typer.Option(False, "--json", help="Print rd.json's content as one JSON object."),
 ) -> None:
     """Fit the joint codec and a baseline at every lambda; write RD points, BD-rates and a plot."""
-    from infomm.compression.sweep import rd_sweep
+    from infomm.compression.sweep import BASELINES, rd_sweep
+
+    if baseline not in BASELINES:
+        raise InputError(f"--versus {baseline!r} is not known; use one of {', '.join(BASELINES)}")
 
     try:
         lams = [float(x) for x in lambdas.split(",") if x.strip()]

@@ -121,8 +121,9 @@ def _frame(model: DepthVideoCodec, rgb: Tensor, depth: Tensor) -> dict[str, Any]
     extra: dict[str, Any] = {}
     if model.config.independent:  # each modality's own codec: its half of s and its private latent
         shared_bits = rate_bits(out.likelihoods[SHARED])
-        extra["bpp_side"] = {
-            m: (float(shared_bits[:, sl].sum()) + est[m] * pixels) / pixels for m, sl in model.slices.items()
+        extra["bpp_side"] = {  # channels are dim -3 of frame and of clip latents
+            m: (float(shared_bits[..., sl, :, :].sum()) + est[m] * pixels) / pixels
+            for m, sl in model.slices.items()
         }
     if frames > 1:  # a clip: the bits of each frame (the intra frame 0, then the predicted ones)
         per = [8.0 * sum(lengths[t * len(names) : (t + 1) * len(names)]) / (h * w) for t in range(frames)]

@@ -97,7 +97,9 @@ class CodecConfig:
             (frame 0 and single frames: the intra codec).
         independent: split ``s`` into a depth half and an RGB half, each from its own modality
             and read only by that modality's private model and decoder: two independent codecs
-            of the same size (scalar, single-frame).
+            of the same total width (scalar, single-frame). The joint codec may also share out
+            the width of ``s`` between the modalities as they need it, a capacity advantage that
+            is not cross-modal; it matters only where the latents are nearly all in use.
     """
 
     channels: int = 48

@@ -3,9 +3,10 @@
 ::
 
     for lambda in lambdas:                          DIR/lambda-<L>/joint, DIR/lambda-<L>/<baseline>
-        fit_codec(..., joint / baseline)            (each resumes from its own last.ckpt; a point
-                                                     finished with the same settings on the same
-                                                     data is read back, not refitted)
+        fit_codec(..., joint / baseline)            (each resumes from its own last.ckpt when it
+                                                     was fitted on the same frames, else starts
+                                                     again; a point finished with the same settings
+                                                     on the same frames is read back, not refitted)
     -> DIR/rd.json: points per model, BD-rate of joint vs the baseline on PSNR-RGB and on depth quality,
        on whole files (bd_rate) and on the streams alone (bd_rate_latent: the container, about 54
        bytes whose model id differs in length between the models, left out)
@@ -111,14 +112,21 @@ def data_fingerprint(clips: Sequence[Any]) -> str:
     return h.hexdigest()
 
 
+def _recorded_data(folder: Path) -> str | None:
+    try:
+        return str(json.loads((folder / SWEEP_FILE).read_text())["data"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def finished_metrics(folder: Path, options: dict[str, Any], data: str) -> dict[str, Any] | None:
     """The held-out metrics of a run in ``folder`` that finished with exactly these settings on the
     same data (``result.json`` and the sweep's ``sweep.json`` with :func:`data_fingerprint`), else
     None: a sweep that is run again skips its finished points instead of re-evaluating them."""
     path = folder / "result.json"
+    if _recorded_data(folder) != data or not path.exists():
+        return None
     try:
-        if json.loads((folder / SWEEP_FILE).read_text())["data"] != data or not path.exists():
-            return None
         saved = json.loads(path.read_text())
         want = with_options(CodecTrainConfig(), dict(options), "rd_sweep", nested=("codec",)).to_dict()
         got = {**CodecTrainConfig().to_dict(), **saved["config"]}
@@ -162,8 +170,12 @@ def rd_sweep(
             folder = out / f"lambda-{lam:g}" / kind
             metrics = finished_metrics(folder, {"lmbda": lam, **settings, **options}, data)
             if metrics is None:
-                metrics = fit_codec(clips, folder, lmbda=lam, **settings, **options).metrics
+                # resume only a run of these frames (an interrupted one); a folder written on
+                # other frames, or before the frames were recorded, starts again
+                same = _recorded_data(folder) == data
+                folder.mkdir(parents=True, exist_ok=True)
                 atomic.write_json(folder / SWEEP_FILE, {"data": data})
+                metrics = fit_codec(clips, folder, lmbda=lam, resume=same, **settings, **options).metrics
             points[kind].append(_point(lam, metrics))
     result = {
         "lambdas": sorted(lambdas),
