@@ -200,7 +200,7 @@ CONTROL_TARGETS = {"synthetic": -0.10, "shuffled": 0.01, "positive": 0.60}
 def positive_ceiling(points: list[dict[str, Any]]) -> dict[str, Any]:
     """The positive control's ceiling: its RGB is a fixed colour map of the depth (no RGB-private
     factor: H(RGB | depth) = 0), so a joint codec can at best send the RGB for nothing. The
-    ceiling curve is the independent codec's points less their RGB side (the RGB half of s and the
+    ceiling curve is the independent codec's points less their RGB side (the RGB part of s and the
     RGB private latent, estimated bits), at the same qualities; its BD-rate against the
     independent curve is the largest saving the joint codec could show on each axis."""
     from infomm.compression.sweep import bd_summary
@@ -819,7 +819,7 @@ def _controls_lines(c: dict[str, Any]) -> list[str]:
         f"size={d['size']})` and on its `shuffled` and `positive` controls; channels {r['channels']}, shared "
         f"{r['shared']}, private {r['private']}, {r['epochs']} epochs of batch {r['batch_size']}, one seed, "
         f"lambdas {', '.join(f'{x:g}' for x in c['lambdas'])}. The independent baseline has the joint codec's "
-        "backbone and sizes but no path between the modalities (each modality's half of the shared latent is "
+        "backbone and sizes but no path between the modalities (each modality's part of the shared latent, as wide as the joint codec's, is "
         "computed from it alone and read only by its own private model and decoder), so what the joint codec "
         "saves against it is the cross-modal saving. Held out: 20 % of the clips (whole scenes). Plots: "
         "`results/compression_controls.png`, `results/compression_controls_classical.png`.",

@@ -31,7 +31,7 @@ def _latents(model: DepthVideoCodec, seed: int) -> dict[str, torch.Tensor]:
     """Latents large enough that rounding keeps them apart (an untrained model's are near 0)."""
     g = torch.Generator().manual_seed(seed)
     names = model.latent_codec.names
-    widths = {SHARED: model.config.shared} | dict.fromkeys(names[1:], model.config.private)
+    widths = {SHARED: model.config.shared_total} | dict.fromkeys(names[1:], model.config.private)
     return {k: 4 * torch.randn(1, widths[k], 2, 2, generator=g) for k in names}
 
 
@@ -94,14 +94,16 @@ def test_each_modality_s_own_bits_are_its_half_of_s_and_its_private_latent(clip)
 
 
 def test_each_modality_reads_its_own_half_of_the_shared_latent():
+    # as many channels per modality as the joint codec's whole s: no capacity advantage for it
     cfg = CodecConfig(shared=5, independent=True)
-    assert cfg.shared_slices() == {"depth": slice(0, 2), "rgb": slice(2, 5)}
+    assert cfg.shared_slices() == {"depth": slice(0, 5), "rgb": slice(5, 10)} and cfg.shared_total == 10
     assert CodecConfig(shared=5).shared_slices() == {"depth": slice(0, 5), "rgb": slice(0, 5)}
+    joint, ind = _model(), _model(independent=True)
+    for m in ("depth", "rgb"):
+        assert joint.synthesis[m][0].in_channels == ind.synthesis[m][0].in_channels
 
 
-@pytest.mark.parametrize(
-    "bad", [{"quantizer": "vq"}, {"temporal": True}, {"shared": 1}], ids=["vq", "temporal", "shared1"]
-)
+@pytest.mark.parametrize("bad", [{"quantizer": "vq"}, {"temporal": True}], ids=["vq", "temporal"])
 def test_independent_refuses_settings_it_does_not_support(bad):
     with pytest.raises(InputError, match="independent=True"):
         CodecConfig(**{**TINY, "independent": True, **bad}).validate()

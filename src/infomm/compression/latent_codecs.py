@@ -97,7 +97,7 @@ class GaussianParams(nn.Module):
 
 class SideSlice(nn.Module):
     """``net(side[:, channels])``: entropy parameters from part of the side input only (e.g. one
-    modality's half of the shared latent, so that no information crosses between modalities)."""
+    modality's part of the shared latent, so that no information crosses between modalities)."""
 
     def __init__(self, channels: slice, net: nn.Module):
         super().__init__()

@@ -17,7 +17,7 @@ Baselines (:data:`BASELINES`), both on the joint codec's backbone and sizes:
 * ``separate``: the same latents, each under its own marginal model (the joint codec's gain over
   it mixes the cross-modal saving with the hyperprior-like conditioning within a modality);
 * ``independent``: two codecs with no path between the modalities, each private latent coded
-  given its own modality's half of the shared latent (``CodecConfig.independent``): the gain over
+  given its own modality's part of the shared latent (``CodecConfig.independent``): the gain over
   it is what coding the modalities together saves, so it is the baseline of the controls
   (shuffled pairs: no gain; RGB a function of depth: the RGB bits at most).
 
