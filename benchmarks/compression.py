@@ -197,19 +197,21 @@ RATES = ("bpp_latent", "bpp")
 CONTROL_TARGETS = {"synthetic": -0.10, "shuffled": 0.01, "positive": 0.60}
 
 
+def ceiling_points(points: list[dict[str, Any]], rate: str) -> list[dict[str, Any]]:
+    """The independent codec's points with their RGB side's bits (its part of s and its private
+    latent, estimated) taken off ``rate``: the RGB sent for nothing, at the same qualities. The
+    RGB stream's coder overhead stays in, so the ceiling reads slightly small."""
+    return [p | {rate: p[rate] - p["bpp_side"]["rgb"]} for p in points]
+
+
 def positive_ceiling(points: list[dict[str, Any]]) -> dict[str, Any]:
     """The positive control's ceiling: its RGB is a fixed colour map of the depth (no RGB-private
     factor: H(RGB | depth) = 0), so a joint codec can at best send the RGB for nothing. The
-    ceiling curve is the independent codec's points less their RGB side (the RGB part of s and the
-    RGB private latent, estimated bits), at the same qualities; its BD-rate against the
-    independent curve is the largest saving the joint codec could show on each axis."""
+    ceiling curve is :func:`ceiling_points`; its BD-rate against the independent curve is the
+    largest saving the joint codec could show on each axis."""
     from infomm.compression.sweep import bd_summary
 
-    out = {}
-    for rate in RATES:
-        ceiling = [p | {rate: p[rate] - p["bpp_side"]["rgb"]} for p in points]
-        out[rate] = bd_summary(points, ceiling, rate)
-    return out
+    return {rate: bd_summary(points, ceiling_points(points, rate), rate) for rate in RATES}
 
 
 def controls_section(work: Path, quick: bool) -> dict[str, Any]:
@@ -743,9 +745,7 @@ def plot_controls(c: dict[str, Any], path: Path) -> None:
         curves = dict(res["points"])
         if "ceiling" in res:
             ind = res["points"]["independent"]
-            curves["ceiling (RGB free)"] = [
-                p | {"bpp_latent": p["bpp_latent"] - p["bpp_side"]["rgb"]} for p in ind
-            ]
+            curves["ceiling (RGB free)"] = ceiling_points(ind, "bpp_latent")
         for label, pts in curves.items():
             pts = sorted(pts, key=lambda p: p["bpp_latent"])
             style = "k:" if label.startswith("ceiling") else "o-"

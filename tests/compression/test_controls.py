@@ -133,13 +133,19 @@ def test_rd_command_versus_independent(tmp_path, capsys):
         [*args, "--epochs", "1", "--lambdas", "0.01,0.1", "--versus", "independent", *tiny, "--out", str(out)]
     )
     assert code == 0
-    assert "BD-rate" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    for axis in ("rgb_psnr", "depth"):  # one BD-rate line per axis: a value against the baseline, or why not
+        assert (
+            f"BD-rate of joint vs independent on {axis}" in printed
+            or f"BD-rate on {axis}: not defined" in printed
+        )
     assert json.loads((out / "rd.json").read_text())["baseline"] == "independent"
     assert (out / "lambda-0.01" / "independent" / "model.pt").exists()
     assert main([*args, "--versus", "marginal", "--out", str(out)]) == 2
     assert "--versus 'marginal'" in capsys.readouterr().err
     fit = ["compress", "fit", "--clips", "6", "--frames", "2", "--size", "32", "--epochs", "1", *tiny]
     assert main([*fit, "-o", "independent=True", "--out", str(tmp_path / "fit")]) == 2
+    assert "--versus independent" in capsys.readouterr().err
 
 
 def test_a_sweep_run_again_reads_its_finished_points_back(tmp_path, monkeypatch):
