@@ -429,6 +429,12 @@ def rd_command(
         help="The baseline: separate (same latents, marginal models) or independent (two codecs, no path between "
         "the modalities: the baseline of the rgbd-shuffled / rgbd-positive controls).",
     ),
+    nested: int = typer.Option(
+        0,
+        "--nested",
+        help="With --versus independent: fit the independent codec, then train it and the joint codec that "
+        "nests it (cross-modal weights from zero) this many more epochs from it, and compare those two.",
+    ),
     lambdas: str = typer.Option(
         "0.0005,0.001,0.002,0.005,0.01,0.02",
         "--lambdas",
@@ -446,7 +452,10 @@ def rd_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print rd.json's content as one JSON object."),
 ) -> None:
-    """Fit the joint codec and a baseline at every lambda; write RD points, BD-rates and a plot."""
+    """Fit the joint codec and a baseline at every lambda; write RD points, BD-rates and a plot.
+
+    The BD-rates compare the joint codec with the baseline (with --nested, the nested pair; the
+    ``start`` points are the independent codec they both started from)."""
     from infomm.compression.sweep import BASELINES, rd_sweep
 
     if baseline not in BASELINES:
@@ -466,9 +475,12 @@ def rd_command(
 
     def progress(kind: str, lam: float) -> None:
         if not quiet:
-            out.print(f"fitting the {kind} codec at lambda {lam:g}")
+            name = "independent codec (the nested pair's start)" if kind == "start" else f"{kind} codec"
+            out.print(f"fitting the {name} at lambda {lam:g}")
 
-    result = rd_sweep(clip_set, out_dir, lams, baseline=baseline, on_fit=progress, seed=seed, **options)
+    result = rd_sweep(
+        clip_set, out_dir, lams, baseline=baseline, nested=nested, on_fit=progress, seed=seed, **options
+    )
     if json_out:
         out.print_json(json.dumps(result))
         return

@@ -102,6 +102,9 @@ class CodecConfig:
         independent: two codecs with no path between the modalities (scalar, single-frame):
             ``s`` is a depth part and an RGB part of ``shared`` channels each, each from its own
             modality and read only by that modality's private model and decoder.
+        fusion_hidden: hidden width of the fusion network that makes ``s`` (of each part's for an
+            ``independent`` codec); 0 means ``channels``. The joint codec that nests an
+            independent one (:mod:`~infomm.compression.nesting`) has ``2 * channels``.
     """
 
     channels: int = 48
@@ -113,6 +116,7 @@ class CodecConfig:
     codebook_size: int = 64
     temporal: bool = False
     independent: bool = False
+    fusion_hidden: int = 0
 
     def validate(self) -> None:
         for name in ("channels", "shared", "private"):
@@ -122,6 +126,7 @@ class CodecConfig:
         if self.quantizer not in QUANTIZERS:
             raise InputError(f"quantizer={self.quantizer!r} is not known; use one of {', '.join(QUANTIZERS)}")
         check_int_range(self.codebook_size, "codebook_size", 2, 1 << 16)
+        check_int_range(self.fusion_hidden, "fusion_hidden", 0, 4096)
         if self.independent and (self.quantizer != "scalar" or self.temporal):
             raise InputError(
                 f"independent=True codes single frames with the scalar quantizer "
@@ -150,7 +155,8 @@ class CodecConfig:
             kind = "independent" if self.conditional else "independent-marginal"
         vq = f"-vq{self.codebook_size}" if self.quantizer == "vq" else ""
         clip = "-clip" if self.temporal else ""
-        return f"dvc-{kind}{vq}{clip}-{self.channels}-{self.shared}-{self.private}"
+        hidden = f"-f{self.fusion_hidden}" if self.fusion_hidden else ""
+        return f"dvc-{kind}{vq}{clip}-{self.channels}-{self.shared}-{self.private}{hidden}"
 
 
 class GDN(nn.Module):
@@ -194,19 +200,27 @@ def _mlp(c_in: int, hidden: int, c_out: int) -> nn.Sequential:
 
 
 class JointLatentFusion(nn.Module):
-    """``s = f(y_v ++ y_d)`` (two 1x1 convs), ``p_m = h_m(y_m)`` (a 1x1 conv per modality).
+    """``s = f(y_d ++ y_v)`` (two 1x1 convs, ``hidden`` wide), ``p_m = h_m(y_m)`` (a 1x1 conv per modality).
 
     With ``split`` (channel widths: modality -> its part of ``s``, in ``MODALITIES`` order)
     ``s = f_d(y_d) ++ f_v(y_v)``: each part from its own modality only.
     """
 
-    def __init__(self, latent: int, shared: int, private: int, split: dict[str, int] | None = None):
+    def __init__(
+        self,
+        latent: int,
+        shared: int,
+        private: int,
+        split: dict[str, int] | None = None,
+        hidden: int | None = None,
+    ):
         super().__init__()
         self.split = split
+        width = hidden or latent
         self.shared: nn.Module = (
-            _mlp(2 * latent, latent, shared)
+            _mlp(2 * latent, width, shared)
             if split is None
-            else nn.ModuleDict({m: _mlp(latent, latent, split[m]) for m in MODALITIES})
+            else nn.ModuleDict({m: _mlp(latent, width, split[m]) for m in MODALITIES})
         )
         self.private = nn.ModuleDict({m: nn.Conv2d(latent, private, 1) for m in MODALITIES})
 
@@ -311,7 +325,9 @@ class DepthVideoCodec(nn.Module):
         self.analysis = nn.ModuleDict({"rgb": _analysis(3, n, n), "depth": _analysis(2, n, n)})
         self.slices = cfg.shared_slices()
         widths = {m: sl.stop - sl.start for m, sl in self.slices.items()}
-        self.fusion = JointLatentFusion(n, cfg.shared_total, cfg.private, widths if cfg.independent else None)
+        self.fusion = JointLatentFusion(
+            n, cfg.shared_total, cfg.private, widths if cfg.independent else None, cfg.fusion_hidden
+        )
         private = {m: cfg.private for m in MODALITIES}
         self.latent_codec: SharedPrivateCodec
         if cfg.quantizer == "vq":

@@ -21,6 +21,18 @@ Baselines (:data:`BASELINES`), both on the joint codec's backbone and sizes:
   it is what coding the modalities together saves, so it is the baseline of the controls
   (shuffled pairs: no gain; RGB a function of depth: the RGB bits at most).
 
+``nested=E`` replaces the two separately trained codecs with a nested pair::
+
+    DIR/lambda-<L>/independent            the independent codec (``epochs``): the start
+    DIR/lambda-<L>/independent-nested<E>  E more epochs from the start
+    DIR/lambda-<L>/joint-nested<E>        the joint codec that nests the start (its weights, the
+                                          cross-modal blocks zero: :mod:`~infomm.compression.nesting`),
+                                          E more epochs, the same batches and noise
+
+Two architectures trained apart differ in how fast they train as well as in what they can
+represent; at short training lengths that difference swamps the cross-modal gain (the shuffled
+control showed one). The nested pair differs only in the cross-modal paths.
+
 Example:
     >>> import tempfile
     >>> from infomm.data import synthetic_rgbd
@@ -42,6 +54,7 @@ import numpy as np
 
 from infomm import atomic
 from infomm.compression.model import CodecConfig
+from infomm.compression.nesting import nesting_config
 from infomm.compression.rd import BDResult, bd_rate, depth_quality_db
 from infomm.compression.training import CodecTrainConfig, fit_codec
 from infomm.estimators.fitting import with_options
@@ -139,47 +152,91 @@ def finished_metrics(folder: Path, options: dict[str, Any], data: str) -> dict[s
     return saved["metrics"] if got == want else None
 
 
+def _kinds(baseline: str, nested: int, options: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Point name -> (folder name, settings) of each model a sweep fits, in fitting order."""
+    if not nested:
+        return {"joint": ("joint", {"conditional": True}), baseline: (baseline, BASELINES[baseline])}
+    start = BASELINES["independent"]
+    codec = with_options(CodecTrainConfig(), {**options, **start}, "rd_sweep", nested=("codec",)).codec
+    joint = nesting_config(codec)
+    more = {"epochs": nested, "init": "independent"}
+    return {
+        "start": ("independent", start),
+        "joint": (
+            f"joint-nested{nested}",
+            {
+                **more,
+                "independent": False,
+                "conditional": True,
+                "shared": joint.shared,
+                "fusion_hidden": joint.fusion_hidden,
+            },
+        ),
+        "independent": (f"independent-nested{nested}", {**more, **start}),
+    }
+
+
 def rd_sweep(
     clips: Sequence[Any],
     out_dir: str | Path,
     lambdas: Sequence[float],
     *,
     baseline: str = "separate",
+    nested: int = 0,
     on_fit: Callable[[str, float], None] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Fit the joint codec and the ``baseline`` (:data:`BASELINES`) at every lambda (see the module
-    docstring); returns what ``rd.json`` holds."""
+    docstring); returns what ``rd.json`` holds.
+
+    ``nested=E`` (``baseline="independent"`` only): at each lambda the independent codec is fitted
+    (``start``), and both codecs then train ``E`` more epochs from it (``init``), the independent
+    one as it is and the joint one as the joint codec that nests it, its cross-modal weights
+    starting at zero (:mod:`~infomm.compression.nesting`): the same weights, batches and noise at
+    the start, so the comparison measures what the cross-modal paths add, not how fast two
+    architectures train."""
     if len(lambdas) < 2 or any(not lam > 0 for lam in lambdas):
         raise InputError(
             f"lambdas={list(lambdas)}: pass at least 2 positive values (6 or more for a BD-rate)"
         )
     if baseline not in BASELINES:
         raise InputError(f"baseline={baseline!r} is not known; use one of {', '.join(BASELINES)}")
-    clash = sorted(set(options) & {"conditional", "independent"})
+    clash = sorted(set(options) & {"conditional", "independent", "init", "fusion_hidden"})
     if clash:
         raise InputError(f"{clash}: the sweep sets these per model; choose the codecs with baseline=")
+    if isinstance(nested, bool) or not isinstance(nested, int) or nested < 0:
+        raise InputError(f"nested={nested!r} must be a number of epochs >= 0 (0: no nested pair)")
+    if nested and baseline != "independent":
+        raise InputError(f"nested={nested} compares against baseline='independent' (got {baseline!r})")
     out = Path(out_dir)
-    kinds: dict[str, dict[str, Any]] = {"joint": {"conditional": True}, baseline: BASELINES[baseline]}
-    points: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
     data = data_fingerprint(clips)
+
+    def fit(folder: Path, settings: dict[str, Any]) -> dict[str, Any]:
+        metrics = finished_metrics(folder, settings, data)
+        if metrics is None:
+            # resume only a run of these frames (an interrupted one); a folder written on
+            # other frames, or before the frames were recorded, starts again
+            same = _recorded_data(folder) == data
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic.write_json(folder / SWEEP_FILE, {"data": data})
+            metrics = fit_codec(clips, folder, resume=same, **settings).metrics
+        return metrics
+
+    kinds = _kinds(baseline, nested, options)
+    points: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
     for lam in sorted(lambdas):
-        for kind, settings in kinds.items():
+        for kind, (name, settings) in kinds.items():
             if on_fit is not None:
                 on_fit(kind, lam)
-            folder = out / f"lambda-{lam:g}" / kind
-            metrics = finished_metrics(folder, {"lmbda": lam, **settings, **options}, data)
-            if metrics is None:
-                # resume only a run of these frames (an interrupted one); a folder written on
-                # other frames, or before the frames were recorded, starts again
-                same = _recorded_data(folder) == data
-                folder.mkdir(parents=True, exist_ok=True)
-                atomic.write_json(folder / SWEEP_FILE, {"data": data})
-                metrics = fit_codec(clips, folder, lmbda=lam, resume=same, **settings, **options).metrics
-            points[kind].append(_point(lam, metrics))
+            folder = out / f"lambda-{lam:g}" / name
+            settings = {"lmbda": lam, **options, **settings}
+            if "init" in settings:  # the nested pair starts from this lambda's start point
+                settings["init"] = str(out / f"lambda-{lam:g}" / settings["init"])
+            points[kind].append(_point(lam, fit(folder, settings)))
     result = {
         "lambdas": sorted(lambdas),
         "baseline": baseline,
+        "nested": nested,
         "points": points,
         "bd_rate": bd_summary(points[baseline], points["joint"]),
         "bd_rate_latent": bd_summary(points[baseline], points["joint"], "bpp_latent"),

@@ -33,6 +33,7 @@ from torch import Tensor
 from infomm.compression.evaluate import evaluate_codec
 from infomm.compression.frame_training import FrameRun, finish_run, train_on_frames
 from infomm.compression.model import MAX_CLIP_FRAMES, CodecConfig, DepthVideoCodec
+from infomm.compression.nesting import embed_independent, nesting_config
 from infomm.estimators.fitting import torch_threads, with_options
 from infomm.interface import InputError
 from infomm.training.engine import read_model_file
@@ -64,6 +65,10 @@ class CodecTrainConfig:
         clip_length: frames per training and evaluation clip of a ``temporal`` codec (the
             clips are cut into non-overlapping windows of this many frames).
         epochs, batch_size, lr, seed: optimisation (frames, or clips, per batch; Adam).
+        init: a codec run (folder or ``model.pt``) whose weights the training starts from,
+            with a fresh optimiser and the noise reseeded: a run of the same codec, or an
+            ``independent`` codec that this joint codec nests (:mod:`~infomm.compression.nesting`;
+            its cross-modal weights start at zero). A checkpoint to resume from comes first.
         test_fraction: held-out frames (clips).
         split_by: ``"frames"``: hold out frames drawn at random (a held-out frame's neighbours
             may be trained on); ``"clips"``: hold out whole clips (scenes, and for the shuffled
@@ -83,6 +88,7 @@ class CodecTrainConfig:
     batch_size: int = 16
     lr: float = 1e-3
     seed: int = 0
+    init: str = ""
     test_fraction: float = 0.2
     split_by: str = "frames"
     progress: bool = False
@@ -117,6 +123,8 @@ class CodecTrainConfig:
             raise InputError(f"test_fraction={self.test_fraction} must be in (0, 1).")
         if self.split_by not in SPLITS:
             raise InputError(f"split_by={self.split_by!r} is not known; use one of {', '.join(SPLITS)}.")
+        if not isinstance(self.init, str):
+            raise InputError(f"init={self.init!r} must be the path of a codec run (or '' for none).")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -260,9 +268,17 @@ def fit_codec(
         train_idx, aside_idx = train_idx[fit], train_idx[aside]
         measure = (_coded_bpp, (rgb[aside_idx], depth[aside_idx]))
     out = Path(out_dir)
+
+    def build() -> DepthVideoCodec:
+        model = DepthVideoCodec(cfg.codec)
+        if cfg.init:
+            warm_start(model, cfg.init)
+            torch.manual_seed(cfg.seed)  # the same noise for every model started this way
+        return model
+
     with torch_threads(cfg.threads):
         model, history = train_on_frames(
-            lambda: DepthVideoCodec(cfg.codec),
+            build,
             _loss,
             cfg,
             fmt=FORMAT,
@@ -278,6 +294,24 @@ def fit_codec(
     if cfg.budgets:
         metrics["budgets"] = budget_report(cfg.budgets, metrics)
     return finish_run(FrameRun(model, cfg, history, metrics, FORMAT), out, MODEL_FILE)
+
+
+def warm_start(model: DepthVideoCodec, path: str | Path) -> None:
+    """Load into ``model`` the weights of the codec run at ``path``: a run of the same codec, or an
+    ``independent`` codec that ``model`` nests (embedded, cross-modal weights zero)."""
+    source = load_codec(path)
+    if source.config == model.config:
+        state = source.state_dict()
+    elif source.config.independent and nesting_config(source.config) == model.config:
+        state = embed_independent(source).state_dict()
+    else:
+        want = nesting_config(source.config).model_id if source.config.independent else source.config.model_id
+        raise InputError(
+            f"init={str(path)!r} holds a {source.config.model_id} codec, which cannot start a "
+            f"{model.config.model_id} one; start the same codec, or from an independent codec the "
+            f"joint codec {want} (its nesting_config)"
+        )
+    model.load_state_dict(state)
 
 
 def _coded_bpp(model: DepthVideoCodec, rgb: Tensor, depth: Tensor) -> dict[str, float]:

@@ -1,0 +1,147 @@
+"""Nested controls: the joint codec that contains an independent one (:mod:`infomm.compression.nesting`)
+computes the same function once the independent weights are embedded, learns through its
+cross-modal paths, and training from it (``init=``) starts exactly where the independent codec was."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from infomm.compression.model import CodecConfig, DepthVideoCodec
+from infomm.compression.nesting import embed_independent, nesting_config
+from infomm.compression.training import fit_codec, frames_from_clips
+from infomm.data import synthetic_rgbd
+from infomm.interface import InputError
+
+TINY = {"channels": 8, "shared": 4, "private": 2}
+
+
+def _trained_looking(seed: int = 0) -> DepthVideoCodec:
+    """An independent codec with every weight perturbed (no zero or identity left to hide a
+    wrongly placed block) and latents large enough to code several symbols."""
+    torch.manual_seed(seed)
+    model = DepthVideoCodec(CodecConfig(**TINY, independent=True))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        for m in ("depth", "rgb"):
+            model.fusion.private[m].weight.mul_(20)
+            model.fusion.shared[m][2].weight.mul_(20)
+    return model.eval()
+
+
+def _frames(n: int = 3, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    return frames_from_clips(synthetic_rgbd(n, frames=1, size=(32, 32), seed=seed))
+
+
+def test_the_nesting_joint_codec_computes_what_the_independent_one_does():
+    indep = _trained_looking()
+    indep.update()
+    joint = embed_independent(indep).eval()
+    joint.update()
+    assert joint.config == nesting_config(indep.config)
+    assert joint.config.shared == 2 * indep.config.shared and not joint.config.independent
+    rgb, depth = _frames()
+    with torch.no_grad():
+        a, b = indep(rgb, depth), joint(rgb, depth)
+    assert torch.equal(a.rgb, b.rgb) and torch.equal(a.depth, b.depth)
+    for k in a.bits:
+        assert torch.allclose(a.bits[k], b.bits[k], rtol=1e-6), k
+    assert float(a.bpp["total"]) > 0.01  # several symbols per latent: a real comparison
+    for i in range(rgb.shape[0]):
+        fa = indep.compress(rgb[i : i + 1], depth[i : i + 1])
+        fb = joint.compress(rgb[i : i + 1], depth[i : i + 1])
+        # the same streams; only the model id in the container differs in length
+        id_len = len(joint.config.model_id) - len(indep.config.model_id)
+        assert len(fb) - len(fa) == id_len
+        decoded = joint.decompress(fb)
+        assert torch.equal(decoded["rgb"], b.rgb[i : i + 1])
+
+
+def test_the_cross_modal_paths_start_at_zero_and_learn():
+    joint = embed_independent(_trained_looking())
+    s = joint.config.shared // 2  # depth's part of s first, then RGB's
+    w = joint.fusion.shared[0].weight
+    hidden = w.shape[0] // 2
+    assert torch.count_nonzero(w[:hidden, 8:]) == 0 and torch.count_nonzero(w[hidden:, :8]) == 0
+    rgb_dec = joint.synthesis["rgb"][0].weight  # (2 s + private, n, 5, 5)
+    assert torch.count_nonzero(rgb_dec[:s]) == 0 and torch.count_nonzero(rgb_dec[s : 2 * s]) > 0
+    rgb, depth = _frames()
+    out = joint(rgb, depth)
+    (out.bpp["total"] + 100 * torch.mean((out.rgb - rgb) ** 2)).backward()
+    assert w.grad is not None and float(w.grad[hidden:, :8].abs().sum()) > 0  # RGB's part reads depth
+    assert float(rgb_dec.grad[:s].abs().sum()) > 0  # the RGB decoder reads depth's part of s
+
+
+def test_only_an_independent_codec_nests():
+    with pytest.raises(InputError, match="only an independent codec"):
+        nesting_config(CodecConfig(**TINY))
+
+
+def test_training_from_init_starts_where_the_independent_codec_was(tmp_path):
+    """lr=0: the weights do not move, so the nesting joint codec, started from an independent run,
+    reports that run's held-out bits and qualities; a codec that does not nest it is refused."""
+    clips = synthetic_rgbd(6, frames=2, size=(32, 32), seed=3)
+    opts = {**TINY, "epochs": 1, "batch_size": 4, "seed": 0}
+    start = fit_codec(clips, tmp_path / "start", independent=True, **opts)
+    cfg = nesting_config(start.model.config)
+    joint = fit_codec(
+        clips,
+        tmp_path / "joint",
+        **{**opts, "shared": cfg.shared, "fusion_hidden": cfg.fusion_hidden},
+        init=str(tmp_path / "start"),
+        lr=0.0,
+    )
+    again = fit_codec(
+        clips, tmp_path / "again", independent=True, **opts, init=str(tmp_path / "start"), lr=0.0
+    )
+    for run in (joint, again):
+        assert run.metrics["psnr_rgb"] == start.metrics["psnr_rgb"]
+        assert run.metrics["depth_rmse_mm"] == start.metrics["depth_rmse_mm"]
+        for k in ("shared", "rgb", "depth"):
+            assert run.metrics["bpp_actual"][k] == start.metrics["bpp_actual"][k], k
+    assert json.loads((tmp_path / "joint" / "result.json").read_text())["config"]["init"].endswith("start")
+    with pytest.raises(InputError, match="cannot start"):
+        fit_codec(clips, tmp_path / "bad", **opts, init=str(tmp_path / "start"))
+
+
+def test_a_nested_sweep_trains_both_codecs_from_the_same_start(tmp_path, capsys):
+    """The pair's folders, settings and starting weights; the start is fitted once and read back;
+    a nested pair against another baseline is refused. lr=0 keeps the weights where they start, so
+    the nested pair's points are the start's: the pair differs by nothing but the cross-modal
+    paths, which start at zero."""
+    from infomm.cli.main import main
+    from infomm.compression import rd_sweep
+
+    clips = synthetic_rgbd(6, frames=2, size=(32, 32))
+    opts = {**TINY, "epochs": 1, "batch_size": 4}
+    res = rd_sweep(clips, tmp_path / "a", [0.01, 0.1], baseline="independent", nested=1, **opts)
+    assert res["nested"] == 1 and list(res["points"]) == ["start", "joint", "independent"]
+    cfg = json.loads((tmp_path / "a" / "lambda-0.01" / "joint-nested1" / "result.json").read_text())["config"]
+    assert (
+        cfg["codec"]["shared"] == 8
+        and cfg["codec"]["fusion_hidden"] == 16
+        and not cfg["codec"]["independent"]
+    )
+    assert cfg["init"] == str(tmp_path / "a" / "lambda-0.01" / "independent") and cfg["epochs"] == 1
+    frozen = rd_sweep(clips, tmp_path / "b", [0.01, 0.1], baseline="independent", nested=1, **opts, lr=0.0)
+    for kind in ("joint", "independent"):
+        for p, q in zip(frozen["points"][kind], frozen["points"]["start"], strict=True):
+            assert (p["bpp_latent"], p["psnr_rgb"], p["depth_rmse_mm"]) == (
+                q["bpp_latent"],
+                q["psnr_rgb"],
+                q["depth_rmse_mm"],
+            )
+    with pytest.raises(InputError, match="nested=1 compares against baseline='independent'"):
+        rd_sweep(clips, tmp_path / "c", [0.01, 0.1], nested=1, **opts)
+    args = ["compress", "rd", "--data", "rgbd-synthetic", "--clips", "6", "--frames", "2", "--size", "32"]
+    tiny = ["-o", "channels=8", "-o", "shared=4", "-o", "private=2", "-o", "batch_size=4", "--epochs", "1"]
+    assert main([*args, *tiny, "--lambdas", "0.01,0.1", "--versus", "independent", "--nested", "1",
+                 "--out", str(tmp_path / "e")]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "fitting the independent codec (the nested pair's start) at lambda 0.01" in printed
+    assert "fitting the joint codec at lambda 0.1" in printed and "BD-rate" in printed
+    assert main([*args, "--nested", "2", "--out", str(tmp_path / "d")]) == 2
+    assert "nested=2 compares against baseline='independent'" in capsys.readouterr().err
