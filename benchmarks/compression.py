@@ -20,6 +20,9 @@ Sections (each recorded with the machine's load):
   within +-1 %, >= 60 % of the positive control's ceiling, the RGB bits), held-out clips; then
   the same joint codecs against AVIF + JPEG XL on those clips and on the motorcycle frame; plots
   ``results/compression_controls.png`` and ``results/compression_controls_classical.png``;
+* ``nested``: the controls again with a nested pair: both codecs train 30 more epochs from the
+  controls' independent codec, the joint one nesting it (cross-modal weights from zero), so the
+  pair differs only in the cross-modal paths; plot ``results/compression_controls_nested.png``;
 * ``classical``: AVIF 4:4:4 (RGB) and JPEG XL 16-bit (depth) from ``imagecodecs`` on the same
   held-out frames, and the total bits that pair needs at each joint-codec point's quality;
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
@@ -221,13 +224,7 @@ def controls_section(work: Path, quick: bool) -> dict[str, Any]:
     from infomm.compression import rd_sweep
     from infomm.data import synthetic_rgbd
 
-    data, opts = dict(CONTROLS_DATA), {**CONTROLS_RUN, "threads": 1}
-    lambdas = CONTROLS_LAMBDAS
-    if quick:
-        data.update(clips=12, frames=2, size=32)
-        opts.update(epochs=1, channels=8, shared=4, private=2, batch_size=4)
-        lambdas = CONTROLS_LAMBDAS[::3]
-    opts.update(TRAIN_OVERRIDES)
+    data, opts, lambdas = _controls_setup(quick)
     out: dict[str, Any] = {"data": data, "run": opts, "lambdas": list(lambdas), "sets": {}}
     for name, control in CONTROLS.items():
         clips = synthetic_rgbd(
@@ -246,6 +243,67 @@ def controls_section(work: Path, quick: bool) -> dict[str, Any]:
         if name == "positive":
             res["ceiling"] = positive_ceiling(res["points"]["independent"])
         out["sets"][name] = res
+    out["checks"] = control_checks(out["sets"])
+    return out
+
+
+#: epochs the nested pair trains from the controls' independent codec (its 60 epochs: the start)
+CONTROLS_NESTED = 30
+
+
+def _controls_setup(quick: bool) -> tuple[dict[str, Any], dict[str, Any], tuple[float, ...]]:
+    """The controls' data, fit options and lambdas (the quick run's tiny ones with ``quick``)."""
+    data, opts = dict(CONTROLS_DATA), {**CONTROLS_RUN, "threads": 1}
+    lambdas = CONTROLS_LAMBDAS
+    if quick:
+        data.update(clips=12, frames=2, size=32)
+        opts.update(epochs=1, channels=8, shared=4, private=2, batch_size=4)
+        lambdas = CONTROLS_LAMBDAS[::3]
+    opts.update(TRAIN_OVERRIDES)
+    return data, opts, lambdas
+
+
+def nested_set(work: Path, name: str, quick: bool) -> dict[str, Any]:
+    """One control's nested pair (``rd_sweep(nested=...)``): the controls' independent codec (read
+    back from ``work/controls/<name>``, fitted where missing) and both codecs trained
+    :data:`CONTROLS_NESTED` more epochs from it: the independent one as it is, the joint one as
+    the joint codec that nests it (:mod:`infomm.compression.nesting`)."""
+    from infomm.compression import rd_sweep
+    from infomm.data import synthetic_rgbd
+
+    data, opts, lambdas = _controls_setup(quick)
+    clips = synthetic_rgbd(
+        data["clips"],
+        frames=data["frames"],
+        size=(data["size"],) * 2,
+        seed=data["seed"],
+        control=CONTROLS[name],
+    )
+    t0 = time.perf_counter()
+    res = rd_sweep(
+        clips,
+        work / "controls" / name,
+        lambdas,
+        baseline="independent",
+        nested=1 if quick else CONTROLS_NESTED,
+        on_fit=lambda k, lam: print(f"  {name} (nested): {k} lambda={lam:g}", flush=True),
+        **opts,
+    )
+    res["wall_s"] = time.perf_counter() - t0
+    if name == "positive":
+        res["ceiling"] = positive_ceiling(res["points"]["independent"])
+    return res
+
+
+def nested_section(work: Path, quick: bool) -> dict[str, Any]:
+    """The controls again with the nested pair in place of two codecs trained apart: the same
+    targets (:func:`control_checks`) and, per set, the start's points (which must equal the
+    controls' independent points: the same run)."""
+    data, opts, lambdas = _controls_setup(quick)
+    out: dict[str, Any] = {"data": data, "run": opts, "lambdas": list(lambdas), "sets": {}}
+    out["epochs_more"] = 1 if quick else CONTROLS_NESTED
+    for name in CONTROLS:
+        out["sets"][name] = nested_set(work, name, quick)
     out["checks"] = control_checks(out["sets"])
     return out
 
@@ -823,6 +881,55 @@ def _controls_lines(c: dict[str, Any]) -> list[str]:
         "computed from it alone and read only by its own private model and decoder), so what the joint codec "
         "saves against it is the cross-modal saving. Held out: 20 % of the clips (whole scenes). Plots: "
         "`results/compression_controls.png`, `results/compression_controls_classical.png`.",
+    ]
+    lines += _control_tables(c)
+    cl = c.get("classical", {})
+    if "synthetic" in cl:
+        lines += _matched_lines(
+            f"### Against AVIF 4:4:4 + JPEG XL 16-bit on the {cl['synthetic']['frames']} held-out frames",
+            cl["synthetic"],
+        )
+        crop = cl["motorcycle"]["crop"]
+        lines += _matched_lines(
+            f"### The real motorcycle frame ({crop[0]}x{crop[1]} centre crop), the same joint codecs",
+            cl["motorcycle"],
+        )
+    return lines
+
+
+def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None) -> list[str]:
+    r = n["run"]
+    lines = [
+        "",
+        "## Cross-modal controls, nested pair",
+        "",
+        f'`rd_sweep(..., baseline="independent", nested={n["epochs_more"]})` on the controls\' three sets, '
+        f"lambdas and settings: at each lambda the controls' independent codec ({r['epochs']} epochs: `start`) "
+        f"trains {n['epochs_more']} more epochs as it is (`independent`) and as the joint codec that nests it "
+        "(`joint`: block-diagonal fusion and decoders, cross-modal weights starting at zero, "
+        "`infomm.compression.nesting`), the same batches and noise. The two begin as the same function, so "
+        "what separates them is what the cross-modal paths learn in those epochs, not how fast two "
+        "architectures train. Plot: `results/compression_controls_nested.png`.",
+    ]
+    if controls is not None:
+        same = [
+            name
+            for name, res in n["sets"].items()
+            if name in controls["sets"]
+            and [(p["bpp_latent"], p["psnr_rgb"]) for p in res["points"]["start"]]
+            == [(p["bpp_latent"], p["psnr_rgb"]) for p in controls["sets"][name]["points"]["independent"]]
+        ]
+        lines += [
+            "",
+            f"The start points equal the controls' independent points (the same runs) on: "
+            f"{', '.join(same) or 'no set'}.",
+        ]
+    return lines + _control_tables(n)
+
+
+def _control_tables(c: dict[str, Any]) -> list[str]:
+    """The points of each set and model, then each check against its target."""
+    lines = [
         "",
         "| set | model | lambda | file bpp | stream bpp (shared / depth / rgb) | PSNR-RGB (dB) | depth RMSE (mm) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -862,17 +969,6 @@ def _controls_lines(c: dict[str, Any]) -> list[str]:
         lines.append(f"| {key} | {v} | {rng} | {target} | {met} |")
     wall = sum(res["wall_s"] for res in c["sets"].values())
     lines.append(f"\nWall time {wall / 60:.1f} min (runs read back from the work folder count as 0).")
-    cl = c.get("classical", {})
-    if "synthetic" in cl:
-        lines += _matched_lines(
-            f"### Against AVIF 4:4:4 + JPEG XL 16-bit on the {cl['synthetic']['frames']} held-out frames",
-            cl["synthetic"],
-        )
-        crop = cl["motorcycle"]["crop"]
-        lines += _matched_lines(
-            f"### The real motorcycle frame ({crop[0]}x{crop[1]} centre crop), the same joint codecs",
-            cl["motorcycle"],
-        )
     return lines
 
 
@@ -1302,6 +1398,8 @@ def render(res: dict[str, Any]) -> str:
         ]
     if "controls" in res:
         lines += _controls_lines(res["controls"])
+    if "nested" in res:
+        lines += _nested_lines(res["nested"], res.get("controls"))
     if "budgets" in res:
         lines += _budget_lines(res["budgets"])
     if "jscc" in res:
@@ -1309,7 +1407,7 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-SECTIONS = ("coding", "operational_mi", "rd", "controls", "budgets", "jscc")
+SECTIONS = ("coding", "operational_mi", "rd", "controls", "nested", "budgets", "jscc")
 
 
 def main() -> None:
@@ -1340,10 +1438,12 @@ def main() -> None:
             plot_jscc(res["jscc"], args.out / "compression_jscc.png")
         if "controls" in res:
             plot_controls(res["controls"], args.out / "compression_controls.png")
+        if "nested" in res:
+            plot_controls(res["nested"], args.out / "compression_controls_nested.png")
         write_text(args.out / "compression.md", render(res))
         return
     torch.set_num_threads(1)
-    todo = set(SECTIONS) - ({"rd", "controls", "budgets", "jscc"} if args.skip_rd else set())
+    todo = set(SECTIONS) - ({"rd", "controls", "nested", "budgets", "jscc"} if args.skip_rd else set())
     res: dict[str, Any] = {}
     if args.only is not None:
         todo = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -1367,6 +1467,10 @@ def main() -> None:
         res["controls"]["classical"] = classical_controls_section(res["controls"], args.work, args.quick)
         args.out.mkdir(parents=True, exist_ok=True)
         plot_controls(res["controls"], args.out / "compression_controls.png")
+    if "nested" in todo:  # after the controls: the nested pair starts from their independent codecs
+        res["nested"] = nested_section(args.work, args.quick)
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot_controls(res["nested"], args.out / "compression_controls_nested.png")
     if "budgets" in todo:
         res["budgets"] = budgets_section(args.work, args.quick)
     if "jscc" in todo:

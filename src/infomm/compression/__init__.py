@@ -32,6 +32,7 @@ from infomm.compression.jscc_eval import digital_reference, evaluate_jscc
 from infomm.compression.jscc_training import fit_jscc, load_jscc
 from infomm.compression.latent_codecs import ConditionalLatentCodec, GaussianParams, SeparateLatentCodec
 from infomm.compression.model import CodecConfig, DepthVideoCodec
+from infomm.compression.nesting import embed_independent, nesting_config
 from infomm.compression.operational import OperationalMI, gaussian_toy_latents, operational_mi
 from infomm.compression.rd import bd_rate
 from infomm.compression.sweep import rd_sweep
@@ -48,11 +49,13 @@ __all__ = [
     "JSCCConfig",
     "bd_rate",
     "digital_reference",
+    "embed_independent",
     "evaluate_jscc",
     "fit_codec",
     "fit_jscc",
     "load_codec",
     "load_jscc",
+    "nesting_config",
     "rd_sweep",
     "ConditionalLatentCodec",
     "FactorizedDensity",
