@@ -5,6 +5,7 @@ cross-modal paths, and training from it (``init=``) starts exactly where the ind
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -145,3 +146,27 @@ def test_a_nested_sweep_trains_both_codecs_from_the_same_start(tmp_path, capsys)
     assert "fitting the joint codec at lambda 0.1" in printed and "BD-rate" in printed
     assert main([*args, "--nested", "2", "--out", str(tmp_path / "d")]) == 2
     assert "nested=2 compares against baseline='independent'" in capsys.readouterr().err
+
+
+def test_a_nested_point_is_fitted_again_when_its_start_changes(tmp_path, monkeypatch):
+    """A sweep run again reads back its finished points; a start whose weights changed (fitted
+    again) makes the nested points trained from it stale, and only those are fitted again."""
+    from infomm.compression import sweep
+
+    clips = synthetic_rgbd(6, frames=2, size=(32, 32))
+    opts = {**TINY, "epochs": 1, "batch_size": 4}
+    sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)
+    fitted: list[str] = []
+    real = sweep.fit_codec
+
+    def counting(clips, out_dir, **kw):
+        fitted.append(str(Path(out_dir).relative_to(tmp_path)))
+        return real(clips, out_dir, **kw)
+
+    monkeypatch.setattr(sweep, "fit_codec", counting)
+    sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)
+    assert fitted == []
+    model = tmp_path / "lambda-0.01" / "independent" / "model.pt"
+    model.write_bytes((tmp_path / "lambda-0.1" / "independent" / "model.pt").read_bytes())
+    sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)
+    assert fitted == ["lambda-0.01/joint-nested1", "lambda-0.01/independent-nested1"]

@@ -56,7 +56,7 @@ from infomm import atomic
 from infomm.compression.model import CodecConfig
 from infomm.compression.nesting import nesting_config
 from infomm.compression.rd import BDResult, bd_rate, depth_quality_db
-from infomm.compression.training import CodecTrainConfig, fit_codec
+from infomm.compression.training import MODEL_FILE, CodecTrainConfig, fit_codec
 from infomm.estimators.fitting import with_options
 from infomm.interface import InputError
 
@@ -114,6 +114,11 @@ SWEEP_FILE = "sweep.json"
 _IRRELEVANT = ("progress", "threads")
 
 
+def _record(data: str, start: str | None) -> dict[str, Any]:
+    """What ``sweep.json`` holds: the frames' hash and, for a nested point, its start's."""
+    return {"data": data} if start is None else {"data": data, "start": start}
+
+
 def data_fingerprint(clips: Sequence[Any]) -> str:
     """A hash of the clips' RGB and depth arrays (which frames a sweep point was fitted on)."""
     h = hashlib.blake2b(digest_size=16)
@@ -125,19 +130,32 @@ def data_fingerprint(clips: Sequence[Any]) -> str:
     return h.hexdigest()
 
 
-def _recorded_data(folder: Path) -> str | None:
+def _recorded(folder: Path) -> dict[str, Any] | None:
     try:
-        return str(json.loads((folder / SWEEP_FILE).read_text())["data"])
-    except (OSError, ValueError, KeyError, TypeError):
+        got = json.loads((folder / SWEEP_FILE).read_text())
+    except (OSError, ValueError):
         return None
+    return got if isinstance(got, dict) else None
 
 
-def finished_metrics(folder: Path, options: dict[str, Any], data: str) -> dict[str, Any] | None:
+def start_fingerprint(run: str | Path) -> str:
+    """A hash of the weights file of the codec run a nested point starts from (``init``): a start
+    fitted again gives other weights, so the points trained from the old one are fitted again."""
+    path = Path(run)
+    path = path / MODEL_FILE if path.is_dir() else path
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+
+
+def finished_metrics(
+    folder: Path, options: dict[str, Any], data: str, start: str | None = None
+) -> dict[str, Any] | None:
     """The held-out metrics of a run in ``folder`` that finished with exactly these settings on the
-    same data (``result.json`` and the sweep's ``sweep.json`` with :func:`data_fingerprint`), else
-    None: a sweep that is run again skips its finished points instead of re-evaluating them."""
+    same data (``result.json`` and the sweep's ``sweep.json`` with :func:`data_fingerprint`) and,
+    for a run started from another (``init``), from the same weights (``start``:
+    :func:`start_fingerprint`), else None: a sweep that is run again skips its finished points
+    instead of re-evaluating them."""
     path = folder / "result.json"
-    if _recorded_data(folder) != data or not path.exists():
+    if _recorded(folder) != _record(data, start) or not path.exists():
         return None
     try:
         saved = json.loads(path.read_text())
@@ -212,13 +230,15 @@ def rd_sweep(
     data = data_fingerprint(clips)
 
     def fit(folder: Path, settings: dict[str, Any]) -> dict[str, Any]:
-        metrics = finished_metrics(folder, settings, data)
+        start = start_fingerprint(settings["init"]) if "init" in settings else None
+        metrics = finished_metrics(folder, settings, data, start)
         if metrics is None:
-            # resume only a run of these frames (an interrupted one); a folder written on
-            # other frames, or before the frames were recorded, starts again
-            same = _recorded_data(folder) == data
+            # resume only a run of these frames (an interrupted one) from the same start; a
+            # folder written on other frames or from other starting weights, or before these
+            # were recorded, starts again
+            same = _recorded(folder) == _record(data, start)
             folder.mkdir(parents=True, exist_ok=True)
-            atomic.write_json(folder / SWEEP_FILE, {"data": data})
+            atomic.write_json(folder / SWEEP_FILE, _record(data, start))
             metrics = fit_codec(clips, folder, resume=same, **settings).metrics
         return metrics
 
