@@ -263,15 +263,23 @@ def _controls_setup(quick: bool) -> tuple[dict[str, Any], dict[str, Any], tuple[
     return data, opts, lambdas
 
 
-def nested_set(work: Path, name: str, quick: bool) -> dict[str, Any]:
+#: the set and seeds of the nested pair's replicates (another split, initialisation and noise)
+NESTED_REPLICATES = ("shuffled", (1,))
+
+
+def nested_set(work: Path, name: str, quick: bool, seed: int | None = None) -> dict[str, Any]:
     """One control's nested pair (``rd_sweep(nested=...)``): the controls' independent codec (read
     back from ``work/controls/<name>``, fitted where missing) and both codecs trained
     :data:`CONTROLS_NESTED` more epochs from it: the independent one as it is, the joint one as
-    the joint codec that nests it (:mod:`infomm.compression.nesting`)."""
+    the joint codec that nests it (:mod:`infomm.compression.nesting`). ``seed``: a replicate
+    with another seed (held-out clips, initialisation, noise) in ``work/controls-seed<S>/<name>``."""
     from infomm.compression import rd_sweep
     from infomm.data import synthetic_rgbd
 
     data, opts, lambdas = _controls_setup(quick)
+    folder = work / "controls" / name
+    if seed is not None:
+        opts["seed"], folder = seed, work / f"controls-seed{seed}" / name
     clips = synthetic_rgbd(
         data["clips"],
         frames=data["frames"],
@@ -282,11 +290,13 @@ def nested_set(work: Path, name: str, quick: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     res = rd_sweep(
         clips,
-        work / "controls" / name,
+        folder,
         lambdas,
         baseline="independent",
         nested=1 if quick else CONTROLS_NESTED,
-        on_fit=lambda k, lam: print(f"  {name} (nested): {k} lambda={lam:g}", flush=True),
+        on_fit=lambda k, lam: print(
+            f"  {name} (nested, seed {opts['seed']}): {k} lambda={lam:g}", flush=True
+        ),
         **opts,
     )
     res["wall_s"] = time.perf_counter() - t0
@@ -305,6 +315,15 @@ def nested_section(work: Path, quick: bool) -> dict[str, Any]:
     for name in CONTROLS:
         out["sets"][name] = nested_set(work, name, quick)
     out["checks"] = control_checks(out["sets"])
+    name, seeds = NESTED_REPLICATES
+    out["replicates"] = {}
+    for seed in seeds:
+        rep = nested_set(work, name, quick, seed)
+        out["replicates"][f"{name}/seed{seed}"] = {
+            "seed": seed,
+            "points": rep["points"],
+            "checks": control_checks({name: rep}),
+        }
     return out
 
 
@@ -924,7 +943,22 @@ def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None) -> list[st
             f"The start points equal the controls' independent points (the same runs) on: "
             f"{', '.join(same) or 'no set'}.",
         ]
-    return lines + _control_tables(n)
+    lines += _control_tables(n)
+    for key, rep in n.get("replicates", {}).items():
+        lines += [
+            "",
+            f"Replicate `{key}` (seed {rep['seed']}: other held-out clips, initialisation and noise; its "
+            "own start), BD-rate of the nested joint codec vs the nested independent one:",
+            "",
+            "| axis / rate | BD-rate | overlap (dB) |",
+            "| --- | --- | --- |",
+        ]
+        for k, row in rep["checks"].items():
+            q = row["quality_range_db"]
+            v = "undefined" if row["bd_rate"] is None else f"{100 * row['bd_rate']:+.1f} %"
+            rng = "-" if row["bd_rate"] is None else f"{q[0]:.2f} .. {q[1]:.2f}"
+            lines.append(f"| {k.split('/', 1)[1]} | {v} | {rng} |")
+    return lines
 
 
 def _control_tables(c: dict[str, Any]) -> list[str]:
