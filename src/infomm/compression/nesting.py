@@ -13,12 +13,12 @@ read both modalities::
 :func:`embed_independent` writes an independent codec's weights into that joint codec with the
 cross-modal blocks zero, so the two compute the same function (the same bits and images, to float
 rounding). Training both onward from there, for the same steps on the same batches and noise,
-isolates what the cross-modal paths add: on pairs that share nothing they have nothing to learn
-on held-out data, so the curves stay together (the shuffled control), and where the modalities
-share information the joint codec can code it once (the synthetic set, the positive control).
-Comparing two separately trained architectures instead also measures how fast each trains, which
-at short training lengths swamps the cross-modal gain (the benchmark's first controls run:
--17 % BD-rate on shuffled pairs after 60 epochs, reversed after 150).
+isolates what the cross-modal paths add: on pairs that share nothing there is nothing for them to
+carry to held-out data (the shuffled control: what is left is their effect on the training
+itself), and where the modalities share information the joint codec can code it once (the
+synthetic set, the positive control). Comparing two separately trained architectures instead also
+measures how fast each trains, which at short training lengths swamps the cross-modal gain (the
+benchmark's controls run: -17 % BD-rate on shuffled pairs after 60 epochs).
 
 This is the nested-model design of a controlled comparison (the richer model initialised at the
 poorer one's solution, as in function-preserving network growth: Chen, Goodfellow, Shlens 2016,
