@@ -209,9 +209,12 @@ def ceiling_points(points: list[dict[str, Any]], rate: str) -> list[dict[str, An
 
 def positive_ceiling(points: list[dict[str, Any]]) -> dict[str, Any]:
     """The positive control's ceiling: its RGB is a fixed colour map of the depth (no RGB-private
-    factor: H(RGB | depth) = 0), so a joint codec can at best send the RGB for nothing. The
-    ceiling curve is :func:`ceiling_points`; its BD-rate against the independent curve is the
-    largest saving the joint codec could show on each axis."""
+    factor: H(RGB | depth) = 0), so a joint codec can send the RGB for nothing. The ceiling
+    curve is :func:`ceiling_points`: the independent codec's qualities at its depth bits alone;
+    its BD-rate against the independent curve is the saving of that. It bounds the saving at
+    the independent codec's qualities only: a joint codec can also raise the RGB quality out of
+    the depth bits (the colour map of the decoded depth), which moves its RGB curve up and its
+    BD-rate past the ceiling (the nested pair's run: 219 % of it on the RGB axis)."""
     from infomm.compression.sweep import bd_summary
 
     return {rate: bd_summary(points, ceiling_points(points, rate), rate) for rate in RATES}
