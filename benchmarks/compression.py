@@ -22,7 +22,8 @@ Sections (each recorded with the machine's load):
   ``results/compression_controls.png`` and ``results/compression_controls_classical.png``;
 * ``nested``: the controls again with a nested pair: both codecs train 30 more epochs from the
   controls' independent codec, the joint one nesting it (cross-modal weights from zero), so the
-  pair differs only in the cross-modal paths; plot ``results/compression_controls_nested.png``;
+  pair differs only in the cross-modal paths, with seed-1 replicates of the shuffled and
+  synthetic sets; plot ``results/compression_controls_nested.png``;
 * ``classical``: AVIF 4:4:4 (RGB) and JPEG XL 16-bit (depth) from ``imagecodecs`` on the same
   held-out frames, and the total bits that pair needs at each joint-codec point's quality;
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
@@ -266,8 +267,8 @@ def _controls_setup(quick: bool) -> tuple[dict[str, Any], dict[str, Any], tuple[
     return data, opts, lambdas
 
 
-#: the set and seeds of the nested pair's replicates (another split, initialisation and noise)
-NESTED_REPLICATES = ("shuffled", (1,))
+#: the nested pair's replicates, (set, seed): another split, initialisation and noise
+NESTED_REPLICATES = (("shuffled", 1), ("synthetic", 1))
 
 
 def nested_set(work: Path, name: str, quick: bool, seed: int | None = None) -> dict[str, Any]:
@@ -318,9 +319,8 @@ def nested_section(work: Path, quick: bool) -> dict[str, Any]:
     for name in CONTROLS:
         out["sets"][name] = nested_set(work, name, quick)
     out["checks"] = control_checks(out["sets"])
-    name, seeds = NESTED_REPLICATES
     out["replicates"] = {}
-    for seed in seeds:
+    for name, seed in NESTED_REPLICATES:
         rep = nested_set(work, name, quick, seed)
         out["replicates"][f"{name}/seed{seed}"] = {
             "seed": seed,
