@@ -225,30 +225,49 @@ def controls_section(work: Path, quick: bool) -> dict[str, Any]:
     """Joint vs independent (:data:`~infomm.compression.sweep.BASELINES`) on the synthetic set,
     the shuffled pairs and the positive control, the same settings each; runs resume from
     ``work/controls``."""
+    data, opts, lambdas = _controls_setup(quick)
+    out: dict[str, Any] = {"data": data, "run": opts, "lambdas": list(lambdas), "sets": {}}
+    for name in CONTROLS:
+        out["sets"][name] = _control_sweep(work / "controls" / name, name, data, opts, lambdas)
+    out["checks"] = control_checks(out["sets"])
+    return out
+
+
+def _control_sweep(
+    folder: Path,
+    name: str,
+    data: dict[str, Any],
+    opts: dict[str, Any],
+    lambdas: tuple[float, ...],
+    nested: int = 0,
+) -> dict[str, Any]:
+    """``rd_sweep`` against the independent codec on one control set (:data:`CONTROLS`), timed,
+    with the positive control's ceiling."""
     from infomm.compression import rd_sweep
     from infomm.data import synthetic_rgbd
 
-    data, opts, lambdas = _controls_setup(quick)
-    out: dict[str, Any] = {"data": data, "run": opts, "lambdas": list(lambdas), "sets": {}}
-    for name, control in CONTROLS.items():
-        clips = synthetic_rgbd(
-            data["clips"], frames=data["frames"], size=(data["size"],) * 2, seed=data["seed"], control=control
-        )
-        t0 = time.perf_counter()
-        res = rd_sweep(
-            clips,
-            work / "controls" / name,
-            lambdas,
-            baseline="independent",
-            on_fit=lambda k, lam, n=name: print(f"  {n}: {k} lambda={lam:g}", flush=True),
-            **opts,
-        )
-        res["wall_s"] = time.perf_counter() - t0
-        if name == "positive":
-            res["ceiling"] = positive_ceiling(res["points"]["independent"])
-        out["sets"][name] = res
-    out["checks"] = control_checks(out["sets"])
-    return out
+    clips = synthetic_rgbd(
+        data["clips"],
+        frames=data["frames"],
+        size=(data["size"],) * 2,
+        seed=data["seed"],
+        control=CONTROLS[name],
+    )
+    tag = f"{name}, nested, seed {opts['seed']}" if nested else name
+    t0 = time.perf_counter()
+    res = rd_sweep(
+        clips,
+        folder,
+        lambdas,
+        baseline="independent",
+        nested=nested,
+        on_fit=lambda k, lam: print(f"  {tag}: {k} lambda={lam:g}", flush=True),
+        **opts,
+    )
+    res["wall_s"] = time.perf_counter() - t0
+    if name == "positive":
+        res["ceiling"] = positive_ceiling(res["points"]["independent"])
+    return res
 
 
 #: epochs the nested pair trains from the controls' independent codec (its 60 epochs: the start)
@@ -277,36 +296,11 @@ def nested_set(work: Path, name: str, quick: bool, seed: int | None = None) -> d
     :data:`CONTROLS_NESTED` more epochs from it: the independent one as it is, the joint one as
     the joint codec that nests it (:mod:`infomm.compression.nesting`). ``seed``: a replicate
     with another seed (held-out clips, initialisation, noise) in ``work/controls-seed<S>/<name>``."""
-    from infomm.compression import rd_sweep
-    from infomm.data import synthetic_rgbd
-
     data, opts, lambdas = _controls_setup(quick)
     folder = work / "controls" / name
     if seed is not None:
         opts["seed"], folder = seed, work / f"controls-seed{seed}" / name
-    clips = synthetic_rgbd(
-        data["clips"],
-        frames=data["frames"],
-        size=(data["size"],) * 2,
-        seed=data["seed"],
-        control=CONTROLS[name],
-    )
-    t0 = time.perf_counter()
-    res = rd_sweep(
-        clips,
-        folder,
-        lambdas,
-        baseline="independent",
-        nested=1 if quick else CONTROLS_NESTED,
-        on_fit=lambda k, lam: print(
-            f"  {name} (nested, seed {opts['seed']}): {k} lambda={lam:g}", flush=True
-        ),
-        **opts,
-    )
-    res["wall_s"] = time.perf_counter() - t0
-    if name == "positive":
-        res["ceiling"] = positive_ceiling(res["points"]["independent"])
-    return res
+    return _control_sweep(folder, name, data, opts, lambdas, nested=1 if quick else CONTROLS_NESTED)
 
 
 def nested_section(work: Path, quick: bool) -> dict[str, Any]:
@@ -957,11 +951,17 @@ def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None) -> list[st
             "| --- | --- | --- |",
         ]
         for k, row in rep["checks"].items():
-            q = row["quality_range_db"]
-            v = "undefined" if row["bd_rate"] is None else f"{100 * row['bd_rate']:+.1f} %"
-            rng = "-" if row["bd_rate"] is None else f"{q[0]:.2f} .. {q[1]:.2f}"
+            v, rng = _bd_cells(row)
             lines.append(f"| {k.split('/', 1)[1]} | {v} | {rng} |")
     return lines
+
+
+def _bd_cells(row: dict[str, Any]) -> tuple[str, str]:
+    """A check row's BD-rate and overlapping quality range, as table cells."""
+    if row["bd_rate"] is None:
+        return "undefined", "-"
+    q = row["quality_range_db"]
+    return f"{100 * row['bd_rate']:+.1f} %", f"{q[0]:.2f} .. {q[1]:.2f}"
 
 
 def _control_tables(c: dict[str, Any]) -> list[str]:
@@ -991,9 +991,7 @@ def _control_tables(c: dict[str, Any]) -> list[str]:
     ]
     for key, row in c["checks"].items():
         name = key.split("/")[0]
-        q = row["quality_range_db"]
-        rng = "-" if row["bd_rate"] is None else f"{q[0]:.2f} .. {q[1]:.2f}"
-        v = "undefined" if row["bd_rate"] is None else f"{100 * row['bd_rate']:+.1f} %"
+        v, rng = _bd_cells(row)
         if name == "positive":
             ceil = "-" if row["ceiling"] is None else f"{100 * row['ceiling']:+.1f} %"
             share = "-" if row["share"] is None else f"{100 * row['share']:.0f} %"

@@ -106,6 +106,8 @@ def test_training_from_init_starts_where_the_independent_codec_was(tmp_path):
     assert json.loads((tmp_path / "joint" / "result.json").read_text())["config"]["init"].endswith("start")
     with pytest.raises(InputError, match="cannot start"):
         fit_codec(clips, tmp_path / "bad", **opts, init=str(tmp_path / "start"))
+    with pytest.raises(InputError, match="init='.*missing'.*does not exist"):
+        fit_codec(clips, tmp_path / "bad", **opts, init=str(tmp_path / "missing"))
 
 
 def test_a_nested_sweep_trains_both_codecs_from_the_same_start(tmp_path, capsys):

@@ -299,7 +299,10 @@ def fit_codec(
 def warm_start(model: DepthVideoCodec, path: str | Path) -> None:
     """Load into ``model`` the weights of the codec run at ``path``: a run of the same codec, or an
     ``independent`` codec that ``model`` nests (embedded, cross-modal weights zero)."""
-    source = load_codec(path)
+    try:
+        source = load_codec(path)
+    except InputError as e:
+        raise InputError(f"init={str(path)!r}: {e}") from None
     if source.config == model.config:
         state = source.state_dict()
     elif source.config.independent and nesting_config(source.config) == model.config:
