@@ -588,14 +588,17 @@ def budgets_section(work: Path, quick: bool) -> dict[str, Any]:
 
 #: the deep-JSCC study: frames at the size of Bourtsoulatze et al. (2019, CIFAR-10), one seed
 JSCC_DATA = {"clips": 128, "frames": 4, "size": 32, "seed": 0}
-#: every JSCC model: same width, bandwidth ratio, epochs and batch (so the same number of steps)
+#: every JSCC model and every codec of the digital reference: same width, epochs and batch (so the
+#: same number of steps)
 JSCC_RUN = {
-    "epochs": 200,
+    "epochs": 300,
     "batch_size": 16,
     "channels": 16,
     "bandwidth_ratio": 1 / 32,
     "csi": True,
     "seed": 0,
+    "w_rgb": 1.0,
+    "w_depth": 1.0,
 }
 JSCC_CHANNELS = ("awgn", "rayleigh")
 #: SNRs (dB) of the per-SNR models (``snr_conditioned=False``), and the conditioned model's range
@@ -603,7 +606,7 @@ JSCC_TRAIN_SNRS = (0.0, 10.0, 20.0)
 JSCC_COND_RANGE = (-5.0, 25.0)
 JSCC_EVAL_SNRS = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
 #: the digital separation reference: the separate codec (same frames) at these lambdas
-JSCC_CODEC = {"epochs": 150, "batch_size": 16, "channels": 16, "shared": 8, "private": 8, "seed": 0}
+JSCC_CODEC = {"epochs": 300, "batch_size": 16, "channels": 16, "shared": 8, "private": 8, "seed": 0}
 #: (the latent rate falls to ~0.1 bpp at 1e-5: depth errors in m^2 dominate the distortion term;
 #: the capacity rates of -5 .. 25 dB at k/n = 1/32 are 0.05 .. 1.04 bpp)
 JSCC_LAMBDAS = (1e-6, 3e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
@@ -612,6 +615,8 @@ JSCC_LAMBDAS = (1e-6, 3e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 JSCC_CLIFF_DB = 3.0
 JSCC_GAP_DB = 0.5
 JSCC_DIGITAL_MAX_SNR = 5.0
+#: block error rate of the finite-length digital reference (one codeword per frame; information)
+JSCC_FINITE_ERROR_RATE = 1e-3
 
 
 def _loss_trend(history: list[dict[str, float]], n: int = 10) -> dict[str, Any]:
@@ -622,6 +627,10 @@ def _loss_trend(history: list[dict[str, float]], n: int = 10) -> dict[str, Any]:
     if len(loss) >= 2 * n:
         out["change_last_vs_previous"] = float(np.mean(loss[-n:]) / np.mean(loss[-2 * n : -n]) - 1)
     return out
+
+
+def _n_parameters(model: Any) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
 
 
 def _rayleigh_equivalent_snr_db(snr_db: float) -> float:
@@ -680,6 +689,7 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
                 "loss_trend": _loss_trend(run.history),
                 "train_s": float(sum(h["seconds"] for h in run.history)),
                 "wall_s": time.perf_counter() - t,
+                "parameters": _n_parameters(run.model),
             }
 
     codec_points = []
@@ -696,16 +706,20 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
                 "depth_rmse_mm": m["depth_rmse_mm"],
                 "loss_trend": _loss_trend(run.history),
                 "train_s": float(sum(h["seconds"] for h in run.history)),
+                "parameters": _n_parameters(run.model),
             }
         )
     ratio = run_opts["bandwidth_ratio"]
 
-    def reference(bpp_key: str, snrs: list[float]) -> list[dict[str, Any]]:
+    def reference(bpp_key: str, snrs: list[float], **finite: Any) -> list[dict[str, Any]]:
         pts = [(p[bpp_key], p["psnr_rgb"], p["depth_rmse_mm"]) for p in codec_points]
-        return digital_reference(pts, snrs, ratio)
+        return digital_reference(pts, snrs, ratio, **finite)
 
     snrs = list(JSCC_EVAL_SNRS)
     refs = {"latent": reference("bpp_latent", snrs), "file": reference("bpp_file", snrs)}
+    refs["latent_finite"] = reference(
+        "bpp_latent", snrs, frame_pixels=data["size"] ** 2, error_rate=JSCC_FINITE_ERROR_RATE
+    )
     equivalent = [_rayleigh_equivalent_snr_db(s) for s in snrs]
     refs["latent_rayleigh_ergodic"] = [
         r | {"snr_db": s, "capacity_snr_db": e}
@@ -721,11 +735,12 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
             "codec": codec_opts,
             "lambdas": list(lambdas),
             "test_fraction": 0.2,
+            "finite_error_rate": JSCC_FINITE_ERROR_RATE,
         },
         "models": models,
         "codec_points": codec_points,
         "digital_reference": refs,
-        "checks": jscc_checks(models, refs),
+        "checks": jscc_checks(models, refs, (run_opts["w_rgb"], run_opts["w_depth"])),
         "wall_s": time.perf_counter() - t0,
     }
 
@@ -734,7 +749,19 @@ def _at(curve: list[dict[str, Any]], snr: float) -> dict[str, Any] | None:
     return next((p for p in curve if abs(p["snr_db"] - snr) < 1e-9), None)
 
 
-def jscc_checks(models: dict[str, dict[str, Any]], refs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _trained_distortion(point: dict[str, Any], weights: tuple[float, float]) -> float:
+    """The loss the JSCC models minimise, ``w_rgb MSE_rgb + w_depth MSE_depth`` ([0, 1] units and m^2),
+    at a curve point's mean PSNR-RGB and mean depth RMSE (so a geometric mean of the frames' RGB MSE)."""
+    return (
+        weights[0] * 10.0 ** (-point["psnr_rgb"] / 10.0) + weights[1] * (point["depth_rmse_mm"] / 1000.0) ** 2
+    )
+
+
+def jscc_checks(
+    models: dict[str, dict[str, Any]],
+    refs: dict[str, list[dict[str, Any]]],
+    weights: tuple[float, float] = (1.0, 1.0),
+) -> dict[str, Any]:
     """The study's targets, computed from the curves (pass / fail flags and the numbers behind them)."""
     cliff, gap, digital = [], [], []
     for ch, by_name in models.items():
@@ -760,6 +787,9 @@ def jscc_checks(models: dict[str, dict[str, Any]], refs: dict[str, list[dict[str
                     "per_snr_depth_rmse_mm": at_s["depth_rmse_mm"],
                     "conditioned_depth_rmse_mm": c["depth_rmse_mm"],
                     "pass": at_s["psnr_rgb"] - c["psnr_rgb"] <= JSCC_GAP_DB,
+                    # the same gap on the trained distortion (both modalities), in dB
+                    "distortion_gap_db": 10.0
+                    * math.log10(_trained_distortion(c, weights) / _trained_distortion(at_s, weights)),
                 }
             )
         for ref in refs["latent"]:
@@ -770,6 +800,7 @@ def jscc_checks(models: dict[str, dict[str, Any]], refs: dict[str, list[dict[str
             best = max(pts, key=lambda k: pts[k]["psnr_rgb"])
             best_depth = min(pts, key=lambda k: pts[k]["depth_rmse_mm"])
             file_ref = _at(refs["file"], s)
+            fin = _at(refs["latent_finite"], s) if "latent_finite" in refs else None
             row = {
                 "channel": ch,
                 "snr_db": s,
@@ -791,12 +822,23 @@ def jscc_checks(models: dict[str, dict[str, Any]], refs: dict[str, list[dict[str
             for who in ("conditioned", "best"):
                 row[f"{who}_above_psnr"] = outage or row[f"{who}_psnr_rgb"] > ref["psnr_rgb"]
                 row[f"{who}_above_depth"] = outage or row[f"{who}_depth_rmse_mm"] < ref["depth_rmse_mm"]
+            if fin is not None:  # information: a digital system with one codeword per frame
+                row.update(
+                    finite_bpp=fin["bpp"],
+                    finite_status=fin["status"],
+                    finite_psnr_rgb=fin["psnr_rgb"],
+                    finite_depth_rmse_mm=fin["depth_rmse_mm"],
+                )
+                fout = fin["status"] == "outage"
+                row["best_above_finite_psnr"] = fout or row["best_psnr_rgb"] > fin["psnr_rgb"]
+                row["best_above_finite_depth"] = fout or row["best_depth_rmse_mm"] < fin["depth_rmse_mm"]
             digital.append(row)
     return {
         "cliff": cliff,
         "cliff_pass": all(r["pass"] for r in cliff if r["pass"] is not None),
         "conditioned_gap": gap,
         "conditioned_gap_pass": all(r["pass"] for r in gap),
+        "conditioned_distortion_gap_pass": all(r["distortion_gap_db"] <= JSCC_GAP_DB for r in gap),
         "digital": digital,
         "digital_pass_psnr": all(r["best_above_psnr"] for r in digital),
         "digital_pass_depth": all(r["best_above_depth"] for r in digital),
@@ -1086,9 +1128,11 @@ def plot_jscc(j: dict[str, Any], path: Path) -> None:
     chans = list(j["models"])
     fig, axes = plt.subplots(2, len(chans), figsize=(5.5 * len(chans), 8), squeeze=False)
     refs = {
-        "digital ref. (latent bits)": ("latent", "k--"),
-        "digital ref. (file bytes)": ("file", "k:"),
+        "digital ref. (latent bits)": ("latent", "--"),
+        "digital ref. (file bytes)": ("file", ":"),
     }
+    if "latent_finite" in j["digital_reference"]:
+        refs["digital ref. (latent, one codeword per frame)"] = ("latent_finite", "-.")
     for col, ch in enumerate(chans):
         for row, key in enumerate(("psnr_rgb", "depth_rmse_mm")):
             ax = axes[row][col]
@@ -1102,7 +1146,7 @@ def plot_jscc(j: dict[str, Any], path: Path) -> None:
                     ax.plot([at["snr_db"]], [at[key]], "*", ms=12, color=line.get_color())
             for label, (ref_key, style) in refs.items():
                 pts = [p for p in j["digital_reference"][ref_key] if p[key] is not None]
-                ax.plot([p["snr_db"] for p in pts], [p[key] for p in pts], style, label=label)
+                ax.plot([p["snr_db"] for p in pts], [p[key] for p in pts], style, color="k", label=label)
             if ch == "rayleigh":
                 pts = [p for p in j["digital_reference"]["latent_rayleigh_ergodic"] if p[key] is not None]
                 x, y = [p["snr_db"] for p in pts], [p[key] for p in pts]
@@ -1143,7 +1187,8 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
         f"`fit_jscc` on `synthetic_rgbd({d['clips']}, frames={d['frames']}, size=({d['size']}, {d['size']}), "
         f"seed={d['seed']})` ({n_frames} frames, {100 * st['test_fraction']:.0f} % held out, the same split for "
         f"every model), channels {run['channels']}, bandwidth ratio k/n = 1/{round(1 / run['bandwidth_ratio'])}, "
-        f"{run['epochs']} epochs of batch {run['batch_size']} for every model (the same number of steps). "
+        f"{run['epochs']} epochs of batch {run['batch_size']} for every model"
+        f"{' and every codec of the digital reference' if _same_steps(st) else ''} (the same number of steps). "
         f"Per-SNR models: `snr_conditioned=False`, trained at one SNR ({', '.join(f'{s:g}' for s in st['train_snrs_db'])} dB); "
         f"conditioned: ADJSCC attention modules, SNR drawn uniformly from "
         f"{st['conditioned_range_db'][0]:g} .. {st['conditioned_range_db'][1]:g} dB. Block Rayleigh: one gain per frame, "
@@ -1151,7 +1196,7 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
         "the model evaluated on the channel it was trained on. Training time (sum of the epochs' seconds "
         f"over all {sum(len(v) for v in j['models'].values())} JSCC models and {len(j['codec_points'])} codecs, "
         f"one thread): {_train_s(j) / 60:.1f} min; wall time of the last invocation (runs resume from "
-        f"`--work`): {j['wall_s'] / 60:.1f} min.",
+        f"`--work`): {j['wall_s'] / 60:.1f} min.{_jscc_parameters(j)}",
         "",
         "The digital reference (`digital_reference`): the separate codec (`fit_codec(conditional=False)`, "
         f"channels {st['codec']['channels']}, shared {st['codec']['shared']}, private {st['codec']['private']}, "
@@ -1188,9 +1233,11 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
                 + " | ".join(cells)
                 + f" | {_fmt(None if trend is None else 100 * trend, '+.1f')} % |"
             )
+        finite = (("digital ref., latent, one codeword per frame", "latent_finite"),)
         for label, key in (
             ("digital ref., latent bits", "latent"),
             ("digital ref., file bytes", "file"),
+            *(finite if "latent_finite" in j["digital_reference"] else ()),
             *((("digital ref., latent, ergodic", "latent_rayleigh_ergodic"),) if ch == "rayleigh" else ()),
         ):
             cells = []
@@ -1201,7 +1248,20 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
                 )
             lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     caps = " ".join(f"{p['snr_db']:g} dB: {p['bpp']:.3f};" for p in j["digital_reference"]["latent"])
-    lines += ["", f"Capacity rate (bpp) at each SNR: {caps.rstrip(';')}.", ""]
+    lines += ["", f"Capacity rate (bpp) at each SNR: {caps.rstrip(';')}."]
+    if "latent_finite" in j["digital_reference"]:
+        fin = " ".join(
+            f"{p['snr_db']:g} dB: {p['bpp']:.3f};" for p in j["digital_reference"]["latent_finite"]
+        )
+        lines += [
+            "",
+            f"One codeword per frame ({_frame_uses(j):g} complex channel uses, block error rate "
+            f"{st['finite_error_rate']:g}, normal approximation of Polyanskiy, Poor, Verdu 2010: "
+            f"`finite_blocklength_bits`), rate (bpp): {fin.rstrip(';')}. Information, not the target: a digital "
+            "system with the JSCC model's latency (one frame per block) carries this much; the lost frames are "
+            "not charged.",
+        ]
+    lines += [""]
     yn = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines += [
         "### Targets",
@@ -1222,14 +1282,25 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
         f"SNR-conditioned vs per-SNR model at the per-SNR model's training SNR (gap = per-SNR - conditioned, "
         f"target <= {JSCC_GAP_DB:g} dB).",
         "",
-        "| channel | SNR | per-SNR PSNR | conditioned PSNR | gap (dB) | per-SNR / conditioned depth RMSE | met |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| channel | SNR | per-SNR PSNR | conditioned PSNR | gap (dB) | per-SNR / conditioned depth RMSE | met "
+        "| trained-distortion gap (dB) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in ck["conditioned_gap"]:
+        dgap = r.get("distortion_gap_db")
         lines.append(
             f"| {r['channel']} | {r['snr_db']:g} | {r['per_snr_psnr_rgb']:.2f} | {r['conditioned_psnr_rgb']:.2f} | "
-            f"{r['gap_db']:+.2f} | {r['per_snr_depth_rmse_mm']:.0f} / {r['conditioned_depth_rmse_mm']:.0f} | {yn(r['pass'])} |"
+            f"{r['gap_db']:+.2f} | {r['per_snr_depth_rmse_mm']:.0f} / {r['conditioned_depth_rmse_mm']:.0f} | {yn(r['pass'])} "
+            f"| {_fmt(dgap, '+.2f')} |"
         )
+    lines += [
+        "",
+        "Trained-distortion gap: `10 log10(D_conditioned / D_per-SNR)` with `D = w_rgb MSE_rgb + w_depth MSE_depth`, "
+        "the loss both models minimise, at the mean PSNR-RGB and mean depth RMSE (positive: the per-SNR model is "
+        "better). PSNR-RGB alone misses the trade-off between the modalities each model chose; but at these "
+        "weights D is mostly depth MSE, so where the two depth RMSEs are equal the PSNR-RGB gap is the one to read "
+        "(the target is judged on PSNR-RGB).",
+    ]
     lines += [
         "",
         f"JSCC vs the digital reference (latent bits) at SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB: the best JSCC model at "
@@ -1257,8 +1328,66 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
             f"{yn(r['best_above_psnr'])} / {yn(r['best_above_depth'])} | "
             f"{yn(r['conditioned_above_psnr'])} / {yn(r['conditioned_above_depth'])} |"
         )
+    if any("finite_status" in r for r in ck["digital"]):
+        lines += [
+            "",
+            "Information: the best JSCC model against the digital reference with one codeword per frame.",
+            "",
+            "| channel | SNR | finite-code bpp | finite-code ref. PSNR / RMSE | best JSCC PSNR / RMSE | above: PSNR / RMSE |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in ck["digital"]:
+            ref = (
+                "outage"
+                if r["finite_status"] == "outage"
+                else f"{r['finite_psnr_rgb']:.2f} / {r['finite_depth_rmse_mm']:.0f}"
+            )
+            lines.append(
+                f"| {r['channel']} | {r['snr_db']:g} | {r['finite_bpp']:.3f} | {ref} | "
+                f"{r['best_psnr_rgb']:.2f} / {r['best_depth_rmse_mm']:.0f} | "
+                f"{yn(r['best_above_finite_psnr'])} / {yn(r['best_above_finite_depth'])} |"
+            )
     lines += ["", _jscc_reading(j)]
     return lines
+
+
+def _frame_uses(j: dict[str, Any]) -> float:
+    """Complex channel uses per frame: 4 (k/n) H W."""
+    st = j["settings"]
+    return 4 * st["jscc"]["bandwidth_ratio"] * st["data"]["size"] ** 2
+
+
+def _same_steps(settings: dict[str, Any]) -> bool:
+    """The JSCC models and the reference's codecs trained for the same epochs of the same batch."""
+    run, codec = settings["jscc"], settings["codec"]
+    return bool(run["epochs"] == codec["epochs"] and run["batch_size"] == codec["batch_size"])
+
+
+def _jscc_parameters(j: dict[str, Any]) -> str:
+    """ " Parameters: ..." (JSCC models and codecs; results written before they were counted: "")."""
+    models = [m for by_name in j["models"].values() for m in by_name.values()]
+    jscc = sorted({m["parameters"] for m in models if "parameters" in m})
+    codec = sorted({p["parameters"] for p in j["codec_points"] if "parameters" in p})
+    if not (jscc and codec):
+        return ""
+    span = lambda v: f"{v[0]:,}" if len(v) == 1 else f"{v[0]:,} .. {v[-1]:,}"  # noqa: E731
+    return (
+        f" Parameters: {span(jscc)} per JSCC model (`infomm-jscc-2`: analyses C/2 wide, fusion and "
+        f"demapper 2C wide), {span(codec)} per codec (transforms and entropy models)."
+    )
+
+
+def _distortion_gap_reading(ck: dict[str, Any]) -> str:
+    """ ", on the trained distortion ...": the gap on both modalities (results written before it: "")."""
+    rows = [r for r in ck["conditioned_gap"] if "distortion_gap_db" in r]
+    if not rows:
+        return ""
+    worst = max(rows, key=lambda r: r["distortion_gap_db"])
+    ok = ck.get("conditioned_distortion_gap_pass")
+    return (
+        f"; on the trained distortion (both modalities) it {'holds' if ok else '**fails**'}, the largest gap "
+        f"{worst['distortion_gap_db']:+.2f} dB ({worst['channel']} at {worst['snr_db']:g} dB)"
+    )
 
 
 def _jscc_reading(j: dict[str, Any]) -> str:
@@ -1282,8 +1411,10 @@ def _jscc_reading(j: dict[str, Any]) -> str:
         f"training SNR is {worst_cliff['loss_db_at_minus5']:.2f} dB ({worst_cliff['channel']}, trained at "
         f"{worst_cliff['train_snr_db']:g} dB).",
         f"(3) One SNR-conditioned model within {JSCC_GAP_DB:g} dB of the per-SNR models: "
-        f"{'holds' if ck['conditioned_gap_pass'] else '**fails**'}; the largest gap is {worst_gap['gap_db']:+.2f} dB "
-        f"({worst_gap['channel']} at {worst_gap['snr_db']:g} dB).",
+        f"{'holds' if ck['conditioned_gap_pass'] else '**fails**'} on PSNR-RGB; the largest gap is "
+        f"{worst_gap['gap_db']:+.2f} dB ({worst_gap['channel']} at {worst_gap['snr_db']:g} dB)"
+        + _distortion_gap_reading(ck)
+        + ".",
         f"(4) JSCC above the digital reference at SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB: PSNR-RGB "
         f"{'holds' if ck['digital_pass_psnr'] else '**fails**'}, depth RMSE "
         f"{'holds' if ck['digital_pass_depth'] else '**fails**'} (best JSCC model per SNR); the conditioned model "
@@ -1304,6 +1435,15 @@ def _jscc_reading(j: dict[str, Any]) -> str:
     if fails:
         parts.append(
             "Below the reference: " + "; ".join(f"{r['channel']} at {r['snr_db']:g} dB" for r in fails) + "."
+        )
+    finite = [r for r in ck["digital"] if "finite_status" in r]
+    if finite:
+        above = [r for r in finite if r["best_above_finite_psnr"] and r["best_above_finite_depth"]]
+        parts.append(
+            "(5, information) Against a digital system with one codeword per frame the best JSCC model is above "
+            "on both axes at "
+            + (", ".join(f"{r['channel']} {r['snr_db']:g} dB" for r in above) if above else "no SNR")
+            + f" of the {len(finite)} (channel, SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB) cells."
         )
     if trends:
         parts.append(

@@ -7,7 +7,14 @@ import math
 import pytest
 import torch
 
-from infomm.compression.channels import AWGN, RayleighBlock, capacity_bits, capacity_bpp, normalize_power
+from infomm.compression.channels import (
+    AWGN,
+    RayleighBlock,
+    capacity_bits,
+    capacity_bpp,
+    finite_blocklength_bits,
+    normalize_power,
+)
 from infomm.interface import InputError
 
 
@@ -60,3 +67,24 @@ def test_capacity_reference():
     assert capacity_bpp(20.0, 1 / 6, samples_per_pixel=4) == pytest.approx(4 / 6 * math.log2(101))
     with pytest.raises(InputError, match="bandwidth_ratio"):
         capacity_bpp(10.0, 0.0)
+
+
+def test_finite_blocklength_rate():
+    """The normal approximation: below capacity at short blocks, tending to it per use, exact at eps = 1/2."""
+    for snr in (-5.0, 0.0, 5.0, 20.0):
+        short = finite_blocklength_bits(snr, 128)
+        assert 0 < short < capacity_bits(snr, 128)
+        per_use = [finite_blocklength_bits(snr, n) / capacity_bits(snr, n) for n in (1e2, 1e4, 1e6, 1e8)]
+        assert per_use == sorted(per_use) and per_use[-1] == pytest.approx(1.0, abs=1e-3)
+        # Q^-1(1/2) = 0: only the third-order term (1/2) log2(2 n) over capacity remains
+        assert finite_blocklength_bits(snr, 128, 0.5) == pytest.approx(capacity_bits(snr, 128) + 4.0)
+        assert finite_blocklength_bits(snr, 128, 1e-5) < short < finite_blocklength_bits(snr, 128, 1e-1)
+    # AWGN dispersion at 0 dB: V = 1 * 3 / (2 * 4) log2(e)^2 per real use
+    v = 3 / 8 * math.log2(math.e) ** 2
+    expected = 256 * 0.5 - math.sqrt(256 * v) * 3.090232306167813 + 4.0
+    assert finite_blocklength_bits(0.0, 128, 1e-3) == pytest.approx(expected)
+    assert finite_blocklength_bits(-10.0, 10) == 0.0  # nothing fits: clipped at 0 bits
+    with pytest.raises(InputError, match="error_rate"):
+        finite_blocklength_bits(0.0, 128, 0.0)
+    with pytest.raises(InputError, match="channel_uses"):
+        finite_blocklength_bits(0.0, 0)

@@ -8,14 +8,17 @@ import math
 import pytest
 import torch
 
+from infomm.compression.channels import finite_blocklength_bits
 from infomm.compression.jscc import DepthVideoJSCC, JSCCConfig, latent_channels
 from infomm.compression.jscc_eval import digital_reference, evaluate_jscc
-from infomm.compression.jscc_training import fit_jscc, load_jscc
+from infomm.compression.jscc_training import FORMAT, fit_jscc, load_jscc
 from infomm.compression.training import frames_from_clips, split_frames
 from infomm.data import synthetic_rgbd
 from infomm.interface import InputError
+from infomm.training.engine import write_model_file
 
 TINY = {"channels": 8, "bandwidth_ratio": 1 / 64}
+EPOCHS = 40
 
 
 def _frames(b: int, h: int = 32, w: int = 32, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,14 +34,14 @@ def noiseless(z, snr_db, generator=None):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A tiny model trained through AWGN at 0-20 dB (about 6 s on one thread)."""
+    """A tiny model trained through AWGN at 0-20 dB (about 12 s on one thread)."""
     torch.set_num_threads(1)
     clips = synthetic_rgbd(48, frames=2, size=(32, 32), seed=0)
     folder = tmp_path_factory.mktemp("jscc") / "run"
     run = fit_jscc(
         clips,
         folder,
-        epochs=20,
+        epochs=EPOCHS,
         batch_size=8,
         lr=3e-3,
         w_depth=0.05,
@@ -68,6 +71,7 @@ def test_bandwidth_ratio_is_channel_uses_per_source_sample():
         ("snr_range_db", (20.0, 0.0), "low <= high"),
         ("channels", 0, "integer"),
         ("depth_max_m", 0.0, "positive"),
+        ("demapper_blocks", -1, "integer"),
     ],
 )
 def test_bad_config_names_the_field(field, value, words):
@@ -124,6 +128,25 @@ def test_the_snr_input_is_used_by_a_conditioned_model_only():
         assert torch.allclose(per_item.rgb[1], hi.rgb[1], atol=1e-6)
 
 
+def test_the_symbols_at_a_position_span_all_c_dimensions():
+    """Each position's C symbols carry C independent values: over many frames they have rank C.
+    (The infomm-jscc-1 encoder squeezed them through ``channels`` = 8 < C = 32: rank <= 9.)"""
+    torch.manual_seed(0)
+    model = DepthVideoJSCC(JSCCConfig(**TINY)).eval()
+    c = model.config.symbol_channels
+    rgb, depth = _frames(4 * c, seed=1)
+    with torch.no_grad():
+        z = model.encode(rgb, depth, torch.full((4 * c,), 10.0))[:, :, 0, 0].double()
+    s = torch.linalg.svdvals(z)
+    assert int((s > 1e-6 * s[0]).sum()) == c == 32
+
+
+def test_a_model_file_of_the_earlier_architecture_asks_for_a_refit(tmp_path):
+    write_model_file(tmp_path / "model.pt", "infomm-jscc-1", config={}, state_dict={})
+    with pytest.raises(InputError, match="earlier infomm.*infomm-jscc-1.*refit"):
+        load_jscc(tmp_path)
+
+
 def test_training_draws_one_snr_per_item_from_the_range():
     model = DepthVideoJSCC(JSCCConfig(snr_range_db=(5.0, 15.0), **TINY)).train()
     rgb, depth = _frames(64, 16, 16)
@@ -169,8 +192,8 @@ def test_trained_model_gets_better_with_snr(trained):
 def test_saved_run_reloads_to_the_same_model_and_numbers(trained):
     run, folder, clips = trained
     result = json.loads((folder / "result.json").read_text())
-    assert result["format"] == "infomm-jscc-1" and len(result["history"]) == 20
-    assert len(json.loads((folder / "metrics.json").read_text())["history"]) == 20
+    assert result["format"] == FORMAT and len(result["history"]) == EPOCHS
+    assert len(json.loads((folder / "metrics.json").read_text())["history"]) == EPOCHS
     model = load_jscc(folder)
     a, b = run.model.state_dict(), model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -213,6 +236,15 @@ def test_digital_reference_interpolates_in_log_rate():
     worse = digital_reference([*points, (0.3, 20.0, 500.0)], [10 * math.log10(3.0)], 0.025)[0]
     assert (worse["psnr_rgb"], worse["depth_rmse_mm"]) == pytest.approx((25.0, 100.0))
     assert rows[3]["bpp"] == pytest.approx(0.1 * math.log2(1001.0))
+    # one codeword per frame: the rate of a finite code, below capacity, the same RD curve
+    finite = digital_reference(points, snrs, 0.025, frame_pixels=1024, error_rate=1e-3)
+    for f, r, snr in zip(finite, rows, snrs, strict=True):
+        assert f["bpp"] == pytest.approx(finite_blocklength_bits(snr, 0.1 * 1024, 1e-3) / 1024)
+        assert f["bpp"] < r["bpp"]
+        assert f["psnr_rgb"] is None or f["psnr_rgb"] <= r["psnr_rgb"]
+    assert finite[1]["status"] == "outage"  # 0 dB: 0.1 bpp by capacity, less with a 102-use code
+    with pytest.raises(InputError, match="frame_pixels"):
+        digital_reference(points, snrs, 0.025, frame_pixels=0)
     with pytest.raises(InputError, match="codec_rd_points"):
         digital_reference([(0.0, 30.0, 10.0)], [10.0], 1 / 64)
     with pytest.raises(InputError, match="codec_rd_points"):

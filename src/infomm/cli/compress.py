@@ -50,8 +50,10 @@ def load_frames(data: str, *, clips: int = 128, frames: int = 4, size: int = 64,
 
 
 def _is_jscc(run_dir: Path) -> bool:
+    from infomm.compression.jscc_training import FORMAT, SUPERSEDED
+
     result = run_dir / "result.json"
-    return result.exists() and json.loads(result.read_text()).get("format") == "infomm-jscc-1"
+    return result.exists() and json.loads(result.read_text()).get("format") in (FORMAT, *SUPERSEDED)
 
 
 def _run(run_dir: Path) -> Path:

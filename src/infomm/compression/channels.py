@@ -9,7 +9,8 @@ Two settings, never mixed in one number:
 - **digital bits**: a separate source codec's bits through an ideal capacity-achieving channel
   code: at most ``(k / 2) log2(1 + SNR)`` bits per item (:func:`capacity_bits`), i.e.
   :func:`capacity_bpp` bits per pixel. The project's own separate codec at that rate is the
-  *digital separation reference* every JSCC curve is drawn beside.
+  *digital separation reference* every JSCC curve is drawn beside. A code of finite length
+  carries less: :func:`finite_blocklength_bits` (one codeword per frame, a block error rate).
 
 References:
     Bourtsoulatze, Kurka, Gunduz (2019), "Deep Joint Source-Channel Coding for Wireless Image
@@ -18,6 +19,10 @@ References:
     Xu, Ai, Chen, Wang, Chen, Yang (2021), "Wireless Image Transmission Using Deep Source Channel
     Coding With Attention Modules" (ADJSCC), IEEE TCSVT: one model for a range of SNRs, with the SNR
     as an input (:mod:`infomm.compression.jscc`).
+    Polyanskiy, Poor, Verdu (2010), "Channel Coding Rate in the Finite Blocklength Regime", IEEE
+    Trans. Inf. Theory 56(5): the normal approximation and the dispersion of the AWGN channel
+    (:func:`finite_blocklength_bits`); Tan, Tomamichel (2015), "The Third-Order Term in the Normal
+    Approximation for the AWGN Channel", IEEE Trans. Inf. Theory 61(5): its ``(1/2) log n`` term.
 
 Example:
     >>> import torch
@@ -124,3 +129,32 @@ def capacity_bpp(snr_db: float, bandwidth_ratio: float, samples_per_pixel: int =
             f"bandwidth_ratio={bandwidth_ratio}: must be positive (channel uses per source sample)"
         )
     return samples_per_pixel * bandwidth_ratio * math.log2(1.0 + float(snr_linear(snr_db)))
+
+
+def finite_blocklength_bits(snr_db: float, channel_uses: float, error_rate: float = 1e-3) -> float:
+    """Bits the best code of ``channel_uses`` complex AWGN uses carries at block error rate ``error_rate``.
+
+    The normal approximation (Polyanskiy, Poor, Verdu 2010; the third-order term of Tan, Tomamichel
+    2015, module docstring), on ``m = 2 * channel_uses`` real uses at SNR ``P``::
+
+        log2 M* ~= m C - sqrt(m V) Q^-1(error_rate) + (1/2) log2 m
+        C = (1/2) log2(1 + P),   V = P (P + 2) / (2 (P + 1)^2) * log2(e)^2   (per real use)
+
+    clipped at 0 (no message fits). It tends to :func:`capacity_bits` per use as the block grows;
+    one frame per codeword at 128 complex uses and -5 dB carries about 22 of the 51 capacity bits.
+
+    >>> round(finite_blocklength_bits(-5.0, 128), 1), round(capacity_bits(-5.0, 128), 1)
+    (21.9, 50.7)
+    """
+    if not channel_uses > 0:
+        raise InputError(f"channel_uses={channel_uses}: must be positive (complex channel uses per codeword)")
+    if not 0.0 < error_rate < 1.0:
+        raise InputError(f"error_rate={error_rate}: must be in (0, 1), e.g. 1e-3 (block error rate)")
+    from scipy.stats import norm
+
+    p = float(snr_linear(snr_db))
+    m = 2.0 * float(channel_uses)
+    c = 0.5 * math.log2(1.0 + p)
+    v = p * (p + 2.0) / (2.0 * (p + 1.0) ** 2) * math.log2(math.e) ** 2
+    bits = m * c - math.sqrt(m * v) * float(norm.isf(error_rate)) + 0.5 * math.log2(m)
+    return max(bits, 0.0)

@@ -2,23 +2,38 @@
 
 ::
 
-    rgb (B,3,H,W) ---g_a^rgb--> y_v --+
-                                      |--> AF_enc(. , SNR) --> fusion (1x1 convs) --> z (B,C,H/16,W/16)
-    depth (B,2,H,W) --g_a^d---> y_d --+                                               |
-    (depth / depth_max - 0.5, valid mask)                               normalize_power (1 per real symbol)
-                                                                                      |
-                                               channel: AWGN / block Rayleigh at SNR  (k/2 complex uses)
-                                                                                      |
-    rgb_hat  <-- g_s^rgb <-- AF_dec^rgb(. , SNR) --+---------------------------------- z_hat
-    depth_hat <-- g_s^d  <-- AF_dec^d(. , SNR)   --+   (depth_hat in metres)
+    rgb (B,3,H,W) ---g_a^rgb--> y_v (C/2) --+
+                                            |--> AF_enc(. , SNR) --> fusion (1x1, 2C wide) --> z (B,C,H/16,W/16)
+    depth (B,2,H,W) --g_a^d---> y_d (C/2) --+                                                 |
+    (depth / depth_max - 0.5, valid mask)                                    normalize_power (1 per real symbol)
+                                                                                             |
+                                                      channel: AWGN / block Rayleigh at SNR  (k/2 complex uses)
+                                                                                             |
+    rgb_hat  <-- g_s^rgb <-- demapper^rgb(., SNR) <-- AF_dec^rgb(. , SNR) --+----------------- z_hat
+    depth_hat <-- g_s^d  <-- demapper^d(., SNR)   <-- AF_dec^d(. , SNR)   --+   (depth_hat in metres)
 
 No quantisation and no entropy model: the encoder's real outputs *are* the channel symbols
 (Bourtsoulatze, Kurka, Gunduz 2019, "Deep Joint Source-Channel Coding for Wireless Image
 Transmission", IEEE TCCN, Sec. II-III: power constraint ``(1/k) ||z||^2 <= 1``, trained end to end
 through the noisy channel with an MSE loss). The transforms are the codec's (:mod:`.model`: four
-stride-2 convolutions with GDN, 16x downsampling). Both modalities' latents are fused into ONE
-symbol tensor by two 1x1 convolutions; the shared / private split of the digital codec is not kept
-(every symbol serves both decoders, and the loss decides how the channel uses are shared).
+stride-2 convolutions with GDN, 16x downsampling, ``channels`` wide). Both modalities' latents are
+fused into ONE symbol tensor by two 1x1 convolutions; the shared / private split of the digital
+codec is not kept (every symbol serves both decoders, and the loss decides how the channel uses
+are shared).
+
+**Width at the channel.** Each analysis ends in ``C/2`` channels and the fusion is ``2C`` wide, so
+the ``C`` symbols at a position can carry ``C`` independent values (tested: over many frames they
+have rank C). An earlier version (format ``infomm-jscc-1``) ended the analyses and the fusion's
+hidden layer in ``channels`` = N: with N = 16 and C = 64, as in the benchmark, the symbols at a
+position spanned a 16-dimensional subspace, so 3/4 of the channel uses repeated the others.
+
+**Demapper.** Before its synthesis transform each decoder refines the received symbols with
+``demapper_blocks`` residual blocks of 1x1 convolutions, ``u <- u + W_2 gelu(W_1 [u, snr_db / 10])``
+(2C wide): the best estimate of what was sent depends on the noise level (for a Gaussian symbol
+the MMSE estimate scales the received value by ``SNR / (1 + SNR)``), and the demapper forms it at
+the symbols' full width, before the synthesis transform's first layer narrows them to N. With
+``snr_conditioned=False`` the SNR input is 0 (the model ignores the SNR, as the AF modules'
+absence says).
 
 **Bandwidth ratio.** A frame of H x W pixels has ``n = 4 H W`` source samples (3 colours + depth).
 The encoder emits ``k = C (H/16)(W/16)`` real symbols, i.e. ``k/2`` complex channel uses, so the
@@ -59,6 +74,7 @@ from infomm.compression.model import (
     DOWNSAMPLING,
     MODALITIES,
     _analysis,
+    _mlp,
     _synthesis,
     check_frames,
     normalized_inputs,
@@ -117,6 +133,7 @@ class JSCCConfig:
         snr_range_db: (low, high) of the uniform training SNR, dB.
         snr_conditioned: AF modules fed the SNR (ADJSCC) in encoder and decoders.
         depth_max_m: depth that maps to 1.0 at the input (metres).
+        demapper_blocks: residual 1x1 blocks per decoder on the received symbols (0: none).
     """
 
     channels: int = 48
@@ -126,9 +143,11 @@ class JSCCConfig:
     snr_range_db: tuple[float, float] = (0.0, 20.0)
     snr_conditioned: bool = True
     depth_max_m: float = 10.0
+    demapper_blocks: int = 2
 
     def validate(self) -> None:
         check_int_range(self.channels, "channels", 1, 4096)
+        check_int_range(self.demapper_blocks, "demapper_blocks", 0, 16)
         latent_channels(self.bandwidth_ratio)
         if self.channel not in CHANNELS:
             raise InputError(f"channel={self.channel!r} is not known; use one of {sorted(CHANNELS)}.")
@@ -173,6 +192,28 @@ class SNRAttention(nn.Module):
     def forward(self, x: Tensor, snr_db: Tensor) -> Tensor:
         context = torch.cat([x.mean(dim=(2, 3)), snr_db[:, None].to(x.dtype) / SNR_SCALE_DB], dim=1)
         return x * self.mlp(context)[:, :, None, None]
+
+
+class Demapper(nn.Module):
+    """Residual 1x1 blocks ``u <- u + W_2 gelu(W_1 [u, snr_db / 10])`` on the received symbols (module docstring).
+
+    ``u (B, C, h, w), snr_db (B,) -> (B, C, h, w)``; ``blocks=0`` is the identity.
+    """
+
+    def __init__(self, channels: int, blocks: int, conditioned: bool):
+        super().__init__()
+        self.conditioned = conditioned
+        self.blocks = nn.ModuleList(_mlp(channels + 1, 2 * channels, channels) for _ in range(blocks))
+
+    def forward(self, u: Tensor, snr_db: Tensor) -> Tensor:
+        if not self.blocks:
+            return u
+        b, _, h, w = u.shape
+        level = snr_db.to(u.dtype) / SNR_SCALE_DB if self.conditioned else torch.zeros(b, dtype=u.dtype)
+        snr_map = level.to(u.device)[:, None, None, None].expand(b, 1, h, w)
+        for block in self.blocks:
+            u = u + block(torch.cat([u, snr_map], dim=1))
+        return u
 
 
 class NoAttention(nn.Module):
@@ -229,14 +270,18 @@ class DepthVideoJSCC(nn.Module):
         self.config = cfg = config or JSCCConfig()
         cfg.validate()
         n, c = cfg.channels, cfg.symbol_channels
+        half = c // 2  # each analysis ends C/2 wide: the C symbols can carry C values (docstring)
         self.channel: Channel = CHANNELS[cfg.channel](cfg.csi)
-        self.analysis = nn.ModuleDict({"rgb": _analysis(3, n, n), "depth": _analysis(2, n, n)})
+        self.analysis = nn.ModuleDict({"rgb": _analysis(3, n, half), "depth": _analysis(2, n, half)})
         attention: Callable[[int], nn.Module] = (
             SNRAttention if cfg.snr_conditioned else lambda _: NoAttention()
         )
-        self.encoder_attention = attention(2 * n)
-        self.fusion = nn.Sequential(nn.Conv2d(2 * n, n, 1), nn.GELU(), nn.Conv2d(n, c, 1))
+        self.encoder_attention = attention(2 * half)
+        self.fusion = _mlp(2 * half, 2 * c, c)
         self.decoder_attention = nn.ModuleDict({m: attention(c) for m in MODALITIES})
+        self.demapper = nn.ModuleDict(
+            {m: Demapper(c, cfg.demapper_blocks, cfg.snr_conditioned) for m in MODALITIES}
+        )
         self.synthesis = nn.ModuleDict({"rgb": _synthesis(c, n, 3), "depth": _synthesis(c, n, 1)})
 
     def encode(self, rgb: Tensor, depth: Tensor, snr_db: Tensor) -> Tensor:
@@ -247,7 +292,7 @@ class DepthVideoJSCC(nn.Module):
 
     def decode(self, received: Tensor, snr_db: Tensor) -> tuple[Tensor, Tensor]:
         """(rgb in [0, 1] (clamped in eval), depth in metres) from the channel output."""
-        u = {m: self.decoder_attention[m](received, snr_db) for m in MODALITIES}
+        u = {m: self.demapper[m](self.decoder_attention[m](received, snr_db), snr_db) for m in MODALITIES}
         rgb = self.synthesis["rgb"](u["rgb"]) + 0.5
         depth = (self.synthesis["depth"](u["depth"]) + 0.5) * self.config.depth_max_m
         if not self.training:

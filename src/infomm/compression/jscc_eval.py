@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from infomm.compression.channels import AWGN, capacity_bpp
+from infomm.compression.channels import AWGN, capacity_bpp, finite_blocklength_bits
 from infomm.compression.evaluate import depth_rmse_mm, psnr_uint8
 from infomm.compression.jscc import SAMPLES_PER_PIXEL, DepthVideoJSCC
 from infomm.compression.latent_codecs import eval_mode
@@ -130,7 +130,12 @@ def _envelope(rates: list[float], q: list[float], best: Any) -> tuple[np.ndarray
 
 
 def digital_reference(
-    codec_rd_points: Sequence[Any], snrs_db: Sequence[float], bandwidth_ratio: float
+    codec_rd_points: Sequence[Any],
+    snrs_db: Sequence[float],
+    bandwidth_ratio: float,
+    *,
+    frame_pixels: int | None = None,
+    error_rate: float = 1e-3,
 ) -> list[dict[str, Any]]:
     """The separation-theorem reference: a digital codec behind an ideal channel code, per SNR.
 
@@ -147,10 +152,18 @@ def digital_reference(
     loss, no cliff effect (below capacity the bits arrive error-free; the real system breaks down
     abruptly when the SNR falls under its design point, which is not modelled).
 
+    With ``frame_pixels`` the channel code is instead one codeword per frame of
+    ``4 (k/n) frame_pixels`` complex uses at block error rate ``error_rate``, and R is its
+    normal-approximation rate (:func:`~.channels.finite_blocklength_bits`) per pixel: what a
+    best digital system of the JSCC model's latency reaches (the lost frames, a fraction
+    ``error_rate``, are not charged).
+
     Args:
         codec_rd_points: ``[(bpp_total, psnr_rgb, depth_rmse_mm), ...]`` (or dicts with keys
             ``bpp``, ``psnr_rgb``, ``depth_rmse_mm``, as in an RD sweep's points).
         snrs_db: channel SNRs (dB). bandwidth_ratio: k/n, complex channel uses per source sample.
+        frame_pixels, error_rate: a finite code, one codeword per frame of this many pixels
+            (``None``: the ideal capacity code).
 
     Returns:
         per SNR ``{"snr_db", "bpp" (= R), "psnr_rgb", "depth_rmse_mm", "status"}``, ``status``
@@ -164,8 +177,13 @@ def digital_reference(
     lr_psnr, psnr = _envelope(rates, [p[1] for p in pts], max)
     lr_rmse, rmse = _envelope(rates, [p[2] for p in pts], min)
     out = []
+    if frame_pixels is not None:
+        check_int_range(frame_pixels, "frame_pixels", 1)
     for snr in snrs:
         bpp = capacity_bpp(snr, bandwidth_ratio, samples_per_pixel=SAMPLES_PER_PIXEL)
+        if frame_pixels is not None:
+            uses = SAMPLES_PER_PIXEL * bandwidth_ratio * frame_pixels
+            bpp = finite_blocklength_bits(snr, uses, error_rate) / frame_pixels
         row: dict[str, Any] = {"snr_db": snr, "bpp": bpp}
         if bpp < rates[0]:
             row.update(psnr_rgb=None, depth_rmse_mm=None, status="outage")

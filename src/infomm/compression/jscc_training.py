@@ -42,7 +42,9 @@ from infomm.training.engine import read_model_file
 from infomm.validation import check_int_range
 
 MODEL_FILE = "model.pt"
-FORMAT = "infomm-jscc-1"
+FORMAT = "infomm-jscc-2"
+#: earlier formats (another architecture: :mod:`.jscc`, "Width at the channel"), refused with "refit"
+SUPERSEDED = ("infomm-jscc-1",)
 
 
 @dataclass
@@ -148,7 +150,9 @@ def fit_jscc(
 
 def load_jscc(path: str | Path) -> DepthVideoJSCC:
     """A model written by :func:`fit_jscc` (or its run folder), in eval mode."""
-    state = read_model_file(path, FORMAT, MODEL_FILE, "fit_jscc (`infomm compress fit --channel ...`)")
+    state = read_model_file(
+        path, FORMAT, MODEL_FILE, "fit_jscc (`infomm compress fit --channel ...`)", superseded=SUPERSEDED
+    )
     model = DepthVideoJSCC(JSCCConfig(**state["config"]["jscc"]))
     model.load_state_dict(state["state_dict"])
     return model.eval()

@@ -605,9 +605,12 @@ def write_model_file(path: str | Path, fmt: str, **fields: Any) -> Path:
     return target
 
 
-def read_model_file(path: str | Path, fmt: str, model_file: str, writer: str) -> dict[str, Any]:
+def read_model_file(
+    path: str | Path, fmt: str, model_file: str, writer: str, superseded: Sequence[str] = ()
+) -> dict[str, Any]:
     """The dict of a model file written by :func:`write_model_file` (``path`` may be its run folder);
-    a missing, unreadable or foreign file is an :class:`InputError` naming ``writer`` (what makes one)."""
+    a missing, unreadable or foreign file is an :class:`InputError` naming ``writer`` (what makes one).
+    ``superseded``: earlier formats of the same model, refused with a "refit it" message."""
     target = Path(path)
     if target.is_dir():
         target = target / model_file
@@ -617,6 +620,12 @@ def read_model_file(path: str | Path, fmt: str, model_file: str, writer: str) ->
         state = torch.load(target, map_location="cpu", weights_only=False)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
         raise InputError(f"{str(target)!r} is unreadable ({type(exc).__name__}); refit the run.") from None
-    if not isinstance(state, dict) or state.get("format") != fmt:
+    found = state.get("format") if isinstance(state, dict) else None
+    if found in superseded:
+        raise InputError(
+            f"{str(target)!r} was written by an earlier infomm (format {found!r}; this version reads {fmt!r}, "
+            f"a different architecture); refit it with {writer}."
+        )
+    if found != fmt:
         raise InputError(f"{str(target)!r} is not a model file of {writer}; pass a run folder it wrote.")
     return state
