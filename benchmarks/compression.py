@@ -749,6 +749,19 @@ def _at(curve: list[dict[str, Any]], snr: float) -> dict[str, Any] | None:
     return next((p for p in curve if abs(p["snr_db"] - snr) < 1e-9), None)
 
 
+def _above(jscc: dict[str, Any], ref: dict[str, Any]) -> tuple[bool, bool]:
+    """(PSNR-RGB above, depth RMSE below) a digital reference row; its outage (no codec point fits the
+    rate) counts as JSCC above it."""
+    if ref["psnr_rgb"] is None:
+        return True, True
+    return jscc["psnr_rgb"] > ref["psnr_rgb"], jscc["depth_rmse_mm"] < ref["depth_rmse_mm"]
+
+
+def _quality_cell(psnr: float | None, rmse: float | None) -> str:
+    """``"PSNR / RMSE"`` of a reference row, or ``outage`` where no codec point fits its rate."""
+    return "outage" if psnr is None or rmse is None else f"{psnr:.2f} / {rmse:.0f}"
+
+
 def _trained_distortion(point: dict[str, Any], weights: tuple[float, float]) -> float:
     """The loss the JSCC models minimise, ``w_rgb MSE_rgb + w_depth MSE_depth`` ([0, 1] units and m^2),
     at a curve point's mean PSNR-RGB and mean depth RMSE (so a geometric mean of the frames' RGB MSE)."""
@@ -760,7 +773,7 @@ def _trained_distortion(point: dict[str, Any], weights: tuple[float, float]) -> 
 def jscc_checks(
     models: dict[str, dict[str, Any]],
     refs: dict[str, list[dict[str, Any]]],
-    weights: tuple[float, float] = (1.0, 1.0),
+    weights: tuple[float, float],
 ) -> dict[str, Any]:
     """The study's targets, computed from the curves (pass / fail flags and the numbers behind them)."""
     cliff, gap, digital = [], [], []
@@ -800,7 +813,7 @@ def jscc_checks(
             best = max(pts, key=lambda k: pts[k]["psnr_rgb"])
             best_depth = min(pts, key=lambda k: pts[k]["depth_rmse_mm"])
             file_ref = _at(refs["file"], s)
-            fin = _at(refs["latent_finite"], s) if "latent_finite" in refs else None
+            fin = _at(refs["latent_finite"], s)  # information: one codeword per frame
             row = {
                 "channel": ch,
                 "snr_db": s,
@@ -817,21 +830,14 @@ def jscc_checks(
                 "best_psnr_rgb": pts[best]["psnr_rgb"],
                 "best_depth_model": best_depth,
                 "best_depth_rmse_mm": pts[best_depth]["depth_rmse_mm"],
+                "finite_bpp": fin["bpp"],
+                "finite_psnr_rgb": fin["psnr_rgb"],
+                "finite_depth_rmse_mm": fin["depth_rmse_mm"],
             }
-            outage = ref["status"] == "outage"  # no codec point fits: JSCC counts as above it
-            for who in ("conditioned", "best"):
-                row[f"{who}_above_psnr"] = outage or row[f"{who}_psnr_rgb"] > ref["psnr_rgb"]
-                row[f"{who}_above_depth"] = outage or row[f"{who}_depth_rmse_mm"] < ref["depth_rmse_mm"]
-            if fin is not None:  # information: a digital system with one codeword per frame
-                row.update(
-                    finite_bpp=fin["bpp"],
-                    finite_status=fin["status"],
-                    finite_psnr_rgb=fin["psnr_rgb"],
-                    finite_depth_rmse_mm=fin["depth_rmse_mm"],
-                )
-                fout = fin["status"] == "outage"
-                row["best_above_finite_psnr"] = fout or row["best_psnr_rgb"] > fin["psnr_rgb"]
-                row["best_above_finite_depth"] = fout or row["best_depth_rmse_mm"] < fin["depth_rmse_mm"]
+            best_q = {"psnr_rgb": row["best_psnr_rgb"], "depth_rmse_mm": row["best_depth_rmse_mm"]}
+            row["conditioned_above_psnr"], row["conditioned_above_depth"] = _above(pts["conditioned"], ref)
+            row["best_above_psnr"], row["best_above_depth"] = _above(best_q, ref)
+            row["best_above_finite_psnr"], row["best_above_finite_depth"] = _above(best_q, fin)
             digital.append(row)
     return {
         "cliff": cliff,
@@ -1131,8 +1137,7 @@ def plot_jscc(j: dict[str, Any], path: Path) -> None:
         "digital ref. (latent bits)": ("latent", "--"),
         "digital ref. (file bytes)": ("file", ":"),
     }
-    if "latent_finite" in j["digital_reference"]:
-        refs["digital ref. (latent, one codeword per frame)"] = ("latent_finite", "-.")
+    refs["digital ref. (latent, one codeword per frame)"] = ("latent_finite", "-.")
     for col, ch in enumerate(chans):
         for row, key in enumerate(("psnr_rgb", "depth_rmse_mm")):
             ax = axes[row][col]
@@ -1233,34 +1238,28 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
                 + " | ".join(cells)
                 + f" | {_fmt(None if trend is None else 100 * trend, '+.1f')} % |"
             )
-        finite = (("digital ref., latent, one codeword per frame", "latent_finite"),)
         for label, key in (
             ("digital ref., latent bits", "latent"),
             ("digital ref., file bytes", "file"),
-            *(finite if "latent_finite" in j["digital_reference"] else ()),
+            ("digital ref., latent, one codeword per frame", "latent_finite"),
             *((("digital ref., latent, ergodic", "latent_rayleigh_ergodic"),) if ch == "rayleigh" else ()),
         ):
             cells = []
             for s in snrs:
                 p = _at(j["digital_reference"][key], s)
-                cells.append(
-                    "outage" if p["psnr_rgb"] is None else f"{p['psnr_rgb']:.2f} / {p['depth_rmse_mm']:.0f}"
-                )
+                cells.append(_quality_cell(p["psnr_rgb"], p["depth_rmse_mm"]))
             lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     caps = " ".join(f"{p['snr_db']:g} dB: {p['bpp']:.3f};" for p in j["digital_reference"]["latent"])
     lines += ["", f"Capacity rate (bpp) at each SNR: {caps.rstrip(';')}."]
-    if "latent_finite" in j["digital_reference"]:
-        fin = " ".join(
-            f"{p['snr_db']:g} dB: {p['bpp']:.3f};" for p in j["digital_reference"]["latent_finite"]
-        )
-        lines += [
-            "",
-            f"One codeword per frame ({_frame_uses(j):g} complex channel uses, block error rate "
-            f"{st['finite_error_rate']:g}, normal approximation of Polyanskiy, Poor, Verdu 2010: "
-            f"`finite_blocklength_bits`), rate (bpp): {fin.rstrip(';')}. Information, not the target: a digital "
-            "system with the JSCC model's latency (one frame per block) carries this much; the lost frames are "
-            "not charged.",
-        ]
+    fin = " ".join(f"{p['snr_db']:g} dB: {p['bpp']:.3f};" for p in j["digital_reference"]["latent_finite"])
+    lines += [
+        "",
+        f"One codeword per frame ({_frame_uses(j):g} complex channel uses, block error rate "
+        f"{st['finite_error_rate']:g}, normal approximation of Polyanskiy, Poor, Verdu 2010: "
+        f"`finite_blocklength_bits`), rate (bpp): {fin.rstrip(';')}. Information, not the target: a digital "
+        "system with the JSCC model's latency (one frame per block) carries this much; the lost frames are "
+        "not charged.",
+    ]
     lines += [""]
     yn = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines += [
@@ -1287,11 +1286,10 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in ck["conditioned_gap"]:
-        dgap = r.get("distortion_gap_db")
         lines.append(
             f"| {r['channel']} | {r['snr_db']:g} | {r['per_snr_psnr_rgb']:.2f} | {r['conditioned_psnr_rgb']:.2f} | "
             f"{r['gap_db']:+.2f} | {r['per_snr_depth_rmse_mm']:.0f} / {r['conditioned_depth_rmse_mm']:.0f} | {yn(r['pass'])} "
-            f"| {_fmt(dgap, '+.2f')} |"
+            f"| {r['distortion_gap_db']:+.2f} |"
         )
     lines += [
         "",
@@ -1311,16 +1309,8 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in ck["digital"]:
-        ref = (
-            "outage"
-            if r["reference_status"] == "outage"
-            else f"{r['reference_psnr_rgb']:.2f} / {r['reference_depth_rmse_mm']:.0f}"
-        )
-        fref = (
-            "outage"
-            if r["file_reference_status"] == "outage"
-            else f"{r['file_reference_psnr_rgb']:.2f} / {r['file_reference_depth_rmse_mm']:.0f}"
-        )
+        ref = _quality_cell(r["reference_psnr_rgb"], r["reference_depth_rmse_mm"])
+        fref = _quality_cell(r["file_reference_psnr_rgb"], r["file_reference_depth_rmse_mm"])
         lines.append(
             f"| {r['channel']} | {r['snr_db']:g} | {r['capacity_bpp']:.3f} | {ref} | {fref} | "
             f"{r['best_psnr_rgb']:.2f} ({r['best_model']}) | {r['best_depth_rmse_mm']:.0f} ({r['best_depth_model']}) | "
@@ -1328,25 +1318,20 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
             f"{yn(r['best_above_psnr'])} / {yn(r['best_above_depth'])} | "
             f"{yn(r['conditioned_above_psnr'])} / {yn(r['conditioned_above_depth'])} |"
         )
-    if any("finite_status" in r for r in ck["digital"]):
-        lines += [
-            "",
-            "Information: the best JSCC model against the digital reference with one codeword per frame.",
-            "",
-            "| channel | SNR | finite-code bpp | finite-code ref. PSNR / RMSE | best JSCC PSNR / RMSE | above: PSNR / RMSE |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for r in ck["digital"]:
-            ref = (
-                "outage"
-                if r["finite_status"] == "outage"
-                else f"{r['finite_psnr_rgb']:.2f} / {r['finite_depth_rmse_mm']:.0f}"
-            )
-            lines.append(
-                f"| {r['channel']} | {r['snr_db']:g} | {r['finite_bpp']:.3f} | {ref} | "
-                f"{r['best_psnr_rgb']:.2f} / {r['best_depth_rmse_mm']:.0f} | "
-                f"{yn(r['best_above_finite_psnr'])} / {yn(r['best_above_finite_depth'])} |"
-            )
+    lines += [
+        "",
+        "Information: the best JSCC model against the digital reference with one codeword per frame.",
+        "",
+        "| channel | SNR | finite-code bpp | finite-code ref. PSNR / RMSE | best JSCC PSNR / RMSE | above: PSNR / RMSE |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in ck["digital"]:
+        ref = _quality_cell(r["finite_psnr_rgb"], r["finite_depth_rmse_mm"])
+        lines.append(
+            f"| {r['channel']} | {r['snr_db']:g} | {r['finite_bpp']:.3f} | {ref} | "
+            f"{r['best_psnr_rgb']:.2f} / {r['best_depth_rmse_mm']:.0f} | "
+            f"{yn(r['best_above_finite_psnr'])} / {yn(r['best_above_finite_depth'])} |"
+        )
     lines += ["", _jscc_reading(j)]
     return lines
 
@@ -1364,12 +1349,10 @@ def _same_steps(settings: dict[str, Any]) -> bool:
 
 
 def _jscc_parameters(j: dict[str, Any]) -> str:
-    """ " Parameters: ..." (JSCC models and codecs; results written before they were counted: "")."""
+    """The " Parameters: ..." sentence: distinct parameter counts of the JSCC models and of the codecs."""
     models = [m for by_name in j["models"].values() for m in by_name.values()]
-    jscc = sorted({m["parameters"] for m in models if "parameters" in m})
-    codec = sorted({p["parameters"] for p in j["codec_points"] if "parameters" in p})
-    if not (jscc and codec):
-        return ""
+    jscc = sorted({m["parameters"] for m in models})
+    codec = sorted({p["parameters"] for p in j["codec_points"]})
     span = lambda v: f"{v[0]:,}" if len(v) == 1 else f"{v[0]:,} .. {v[-1]:,}"  # noqa: E731
     return (
         f" Parameters: {span(jscc)} per JSCC model (`infomm-jscc-2`: analyses C/2 wide, fusion and "
@@ -1378,12 +1361,9 @@ def _jscc_parameters(j: dict[str, Any]) -> str:
 
 
 def _distortion_gap_reading(ck: dict[str, Any]) -> str:
-    """ ", on the trained distortion ...": the gap on both modalities (results written before it: "")."""
-    rows = [r for r in ck["conditioned_gap"] if "distortion_gap_db" in r]
-    if not rows:
-        return ""
-    worst = max(rows, key=lambda r: r["distortion_gap_db"])
-    ok = ck.get("conditioned_distortion_gap_pass")
+    """The "; on the trained distortion ..." clause: the conditioned gap on both modalities."""
+    worst = max(ck["conditioned_gap"], key=lambda r: r["distortion_gap_db"])
+    ok = ck["conditioned_distortion_gap_pass"]
     return (
         f"; on the trained distortion (both modalities) it {'holds' if ok else '**fails**'}, the largest gap "
         f"{worst['distortion_gap_db']:+.2f} dB ({worst['channel']} at {worst['snr_db']:g} dB)"
@@ -1436,15 +1416,13 @@ def _jscc_reading(j: dict[str, Any]) -> str:
         parts.append(
             "Below the reference: " + "; ".join(f"{r['channel']} at {r['snr_db']:g} dB" for r in fails) + "."
         )
-    finite = [r for r in ck["digital"] if "finite_status" in r]
-    if finite:
-        above = [r for r in finite if r["best_above_finite_psnr"] and r["best_above_finite_depth"]]
-        parts.append(
-            "(5, information) Against a digital system with one codeword per frame the best JSCC model is above "
-            "on both axes at "
-            + (", ".join(f"{r['channel']} {r['snr_db']:g} dB" for r in above) if above else "no SNR")
-            + f" of the {len(finite)} (channel, SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB) cells."
-        )
+    above = [r for r in ck["digital"] if r["best_above_finite_psnr"] and r["best_above_finite_depth"]]
+    parts.append(
+        "(5, information) Against a digital system with one codeword per frame the best JSCC model is above "
+        "on both axes at "
+        + (", ".join(f"{r['channel']} {r['snr_db']:g} dB" for r in above) if above else "no SNR")
+        + f" of the {len(ck['digital'])} (channel, SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB) cells."
+    )
     if trends:
         parts.append(
             f"Training loss over the last 10 epochs changed by {100 * min(trends):+.1f} .. {100 * max(trends):+.1f} % "

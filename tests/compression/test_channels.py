@@ -88,3 +88,5 @@ def test_finite_blocklength_rate():
         finite_blocklength_bits(0.0, 128, 0.0)
     with pytest.raises(InputError, match="channel_uses"):
         finite_blocklength_bits(0.0, 0)
+    with pytest.raises(InputError, match="snr_db"):  # never a silent NaN
+        finite_blocklength_bits(float("nan"), 128)

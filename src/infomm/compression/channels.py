@@ -146,6 +146,8 @@ def finite_blocklength_bits(snr_db: float, channel_uses: float, error_rate: floa
     >>> round(finite_blocklength_bits(-5.0, 128), 1), round(capacity_bits(-5.0, 128), 1)
     (21.9, 50.7)
     """
+    if not math.isfinite(snr_db):
+        raise InputError(f"snr_db={snr_db}: must be a finite number (dB)")
     if not channel_uses > 0:
         raise InputError(f"channel_uses={channel_uses}: must be positive (complex channel uses per codeword)")
     if not 0.0 < error_rate < 1.0:
