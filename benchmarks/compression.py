@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from infomm.atomic import write_json, write_text
+from infomm.atomic import write_bytes, write_json, write_text
 from infomm.bench import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -604,6 +604,9 @@ JSCC_CHANNELS = ("awgn", "rayleigh")
 #: SNRs (dB) of the per-SNR models (``snr_conditioned=False``), and the conditioned model's range
 JSCC_TRAIN_SNRS = (0.0, 10.0, 20.0)
 JSCC_COND_RANGE = (-5.0, 25.0)
+#: the conditioned model once more, trained as long as the per-SNR models it replaces together
+#: (epochs x len(JSCC_TRAIN_SNRS)): the same training bill for one model as for the three
+JSCC_EQUAL_COMPUTE = "conditioned, equal compute"
 JSCC_EVAL_SNRS = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
 #: the digital separation reference: the separate codec (same frames) at these lambdas
 JSCC_CODEC = {"epochs": 300, "batch_size": 16, "channels": 16, "shared": 8, "private": 8, "seed": 0}
@@ -665,11 +668,18 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
 
     models: dict[str, dict[str, Any]] = {}
     for ch in JSCC_CHANNELS:
-        specs = [(f"fixed {s:g} dB", f"fixed-{s:g}dB", (s, s), False) for s in train_snrs]
-        specs.append(("conditioned", "conditioned", JSCC_COND_RANGE, True))
+        epochs = run_opts["epochs"]
+        specs = [(f"fixed {s:g} dB", f"fixed-{s:g}dB", (s, s), False, epochs) for s in train_snrs]
+        specs.append(("conditioned", "conditioned", JSCC_COND_RANGE, True, epochs))
+        long = (JSCC_EQUAL_COMPUTE, "conditioned-equal", JSCC_COND_RANGE, True, epochs * len(train_snrs))
+        specs.append(long)
         models[ch] = {}
-        for name, folder, snr_range, cond in specs:
+        for name, folder, snr_range, cond, n_epochs in specs:
             print(f"  jscc {ch} {name}", flush=True)
+            paid = 0  # epochs the run before it trained (and timed)
+            if name == JSCC_EQUAL_COMPUTE:  # continues the conditioned run, fitted just before
+                _continue_from(root / ch / "conditioned", root / ch / folder)
+                paid = epochs
             t = time.perf_counter()
             run = fit_jscc(
                 clips,
@@ -678,16 +688,17 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
                 snr_range_db=snr_range,
                 snr_conditioned=cond,
                 eval_snrs_db=JSCC_EVAL_SNRS,
-                **run_opts,
+                **(run_opts | {"epochs": n_epochs}),
             )
             models[ch][name] = {
                 "snr_range_db": list(snr_range),
                 "snr_conditioned": cond,
                 "train_snr_db": snr_range[0] if not cond else None,
+                "epochs": n_epochs,
                 "curve": run.metrics["channels"][ch],
                 "curve_awgn": run.metrics["channels"]["awgn"] if ch != "awgn" else None,
                 "loss_trend": _loss_trend(run.history),
-                "train_s": float(sum(h["seconds"] for h in run.history)),
+                "train_s": float(sum(h["seconds"] for h in run.history[paid:])),
                 "wall_s": time.perf_counter() - t,
                 "parameters": _n_parameters(run.model),
             }
@@ -745,6 +756,17 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
     }
 
 
+def _continue_from(done: Path, folder: Path) -> None:
+    """Start ``folder``'s run from ``done``'s last checkpoint when it has none of its own.
+
+    A longer run with the same settings continues the shorter one: constant learning rate and the
+    RNG state in the checkpoint give the same model as a fresh run of the longer length
+    (``tests/compression/test_jscc.py::test_training_resumes_to_the_uninterrupted_result``), and
+    the shorter run's epochs are not paid twice."""
+    if not (folder / "last.ckpt").exists():
+        write_bytes(folder / "last.ckpt", (done / "last.ckpt").read_bytes())
+
+
 def _at(curve: list[dict[str, Any]], snr: float) -> dict[str, Any] | None:
     return next((p for p in curve if abs(p["snr_db"] - snr) < 1e-9), None)
 
@@ -770,6 +792,15 @@ def _trained_distortion(point: dict[str, Any], weights: tuple[float, float]) -> 
     )
 
 
+def _distortion_gap_db(
+    conditioned: dict[str, Any], per_snr: dict[str, Any], weights: tuple[float, float]
+) -> float:
+    """``10 log10(D_conditioned / D_per-SNR)`` of :func:`_trained_distortion` (positive: per-SNR better)."""
+    return 10.0 * math.log10(
+        _trained_distortion(conditioned, weights) / _trained_distortion(per_snr, weights)
+    )
+
+
 def jscc_checks(
     models: dict[str, dict[str, Any]],
     refs: dict[str, list[dict[str, Any]]],
@@ -779,7 +810,7 @@ def jscc_checks(
     cliff, gap, digital = [], [], []
     for ch, by_name in models.items():
         fixed = {m["train_snr_db"]: m for m in by_name.values() if not m["snr_conditioned"]}
-        cond = by_name["conditioned"]
+        cond, long = by_name["conditioned"], by_name[JSCC_EQUAL_COMPUTE]
         for s, m in sorted(fixed.items()):
             at_s = _at(m["curve"], s)
             row: dict[str, Any] = {"channel": ch, "train_snr_db": s, "psnr_rgb": at_s["psnr_rgb"]}
@@ -789,7 +820,7 @@ def jscc_checks(
             loss5 = row["loss_db_at_minus5"]
             row["pass"] = None if loss5 is None else loss5 <= JSCC_CLIFF_DB
             cliff.append(row)
-            c = _at(cond["curve"], s)
+            c, c_long = _at(cond["curve"], s), _at(long["curve"], s)
             gap.append(
                 {
                     "channel": ch,
@@ -801,15 +832,21 @@ def jscc_checks(
                     "conditioned_depth_rmse_mm": c["depth_rmse_mm"],
                     "pass": at_s["psnr_rgb"] - c["psnr_rgb"] <= JSCC_GAP_DB,
                     # the same gap on the trained distortion (both modalities), in dB
-                    "distortion_gap_db": 10.0
-                    * math.log10(_trained_distortion(c, weights) / _trained_distortion(at_s, weights)),
+                    "distortion_gap_db": _distortion_gap_db(c, at_s, weights),
+                    # the conditioned model trained as long as the per-SNR models together
+                    "equal_compute_psnr_rgb": c_long["psnr_rgb"],
+                    "equal_compute_depth_rmse_mm": c_long["depth_rmse_mm"],
+                    "equal_compute_gap_db": at_s["psnr_rgb"] - c_long["psnr_rgb"],
+                    "equal_compute_pass": at_s["psnr_rgb"] - c_long["psnr_rgb"] <= JSCC_GAP_DB,
+                    "equal_compute_distortion_gap_db": _distortion_gap_db(c_long, at_s, weights),
                 }
             )
         for ref in refs["latent"]:
             s = ref["snr_db"]
             if s > JSCC_DIGITAL_MAX_SNR:
                 continue
-            pts = {name: _at(m["curve"], s) for name, m in by_name.items()}
+            # models trained as long as the reference's codecs (the equal-compute one is not)
+            pts = {name: _at(m["curve"], s) for name, m in by_name.items() if name != JSCC_EQUAL_COMPUTE}
             best = max(pts, key=lambda k: pts[k]["psnr_rgb"])
             best_depth = min(pts, key=lambda k: pts[k]["depth_rmse_mm"])
             file_ref = _at(refs["file"], s)
@@ -845,6 +882,10 @@ def jscc_checks(
         "conditioned_gap": gap,
         "conditioned_gap_pass": all(r["pass"] for r in gap),
         "conditioned_distortion_gap_pass": all(r["distortion_gap_db"] <= JSCC_GAP_DB for r in gap),
+        "equal_compute_gap_pass": all(r["equal_compute_pass"] for r in gap),
+        "equal_compute_distortion_gap_pass": all(
+            r["equal_compute_distortion_gap_db"] <= JSCC_GAP_DB for r in gap
+        ),
         "digital": digital,
         "digital_pass_psnr": all(r["best_above_psnr"] for r in digital),
         "digital_pass_depth": all(r["best_above_depth"] for r in digital),
@@ -1144,7 +1185,7 @@ def plot_jscc(j: dict[str, Any], path: Path) -> None:
             for name, m in j["models"][ch].items():
                 x = [p["snr_db"] for p in m["curve"]]
                 y = [p[key] for p in m["curve"]]
-                style = "-" if m["snr_conditioned"] else "-o"
+                style = ("--" if name == JSCC_EQUAL_COMPUTE else "-") if m["snr_conditioned"] else "-o"
                 (line,) = ax.plot(x, y, style, lw=2.5 if m["snr_conditioned"] else 1.2, ms=3, label=name)
                 if not m["snr_conditioned"]:
                     at = _at(m["curve"], m["train_snr_db"])
@@ -1192,11 +1233,15 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
         f"`fit_jscc` on `synthetic_rgbd({d['clips']}, frames={d['frames']}, size=({d['size']}, {d['size']}), "
         f"seed={d['seed']})` ({n_frames} frames, {100 * st['test_fraction']:.0f} % held out, the same split for "
         f"every model), channels {run['channels']}, bandwidth ratio k/n = 1/{round(1 / run['bandwidth_ratio'])}, "
-        f"{run['epochs']} epochs of batch {run['batch_size']} for every model"
+        f"{run['epochs']} epochs of batch {run['batch_size']} for every model but *{JSCC_EQUAL_COMPUTE}* (below)"
         f"{' and every codec of the digital reference' if _same_steps(st) else ''} (the same number of steps). "
         f"Per-SNR models: `snr_conditioned=False`, trained at one SNR ({', '.join(f'{s:g}' for s in st['train_snrs_db'])} dB); "
         f"conditioned: ADJSCC attention modules, SNR drawn uniformly from "
-        f"{st['conditioned_range_db'][0]:g} .. {st['conditioned_range_db'][1]:g} dB. Block Rayleigh: one gain per frame, "
+        f"{st['conditioned_range_db'][0]:g} .. {st['conditioned_range_db'][1]:g} dB. *{JSCC_EQUAL_COMPUTE}*: the "
+        f"conditioned run continued to {_equal_compute_epochs(j)} epochs, as many as the "
+        f"{len(st['train_snrs_db'])} per-SNR models it replaces together (the same training bill); it is "
+        "left out of the comparison with the digital reference, whose codecs trained "
+        f"{st['codec']['epochs']} epochs. Block Rayleigh: one gain per frame, "
         "MMSE equalisation with CSI at the receiver. Each cell: mean held-out PSNR-RGB (dB) / depth RMSE (mm), "
         "the model evaluated on the channel it was trained on. Training time (sum of the epochs' seconds "
         f"over all {sum(len(v) for v in j['models'].values())} JSCC models and {len(j['codec_points'])} codecs, "
@@ -1279,17 +1324,21 @@ def _jscc_lines(j: dict[str, Any]) -> list[str]:
     lines += [
         "",
         f"SNR-conditioned vs per-SNR model at the per-SNR model's training SNR (gap = per-SNR - conditioned, "
-        f"target <= {JSCC_GAP_DB:g} dB).",
+        f"target <= {JSCC_GAP_DB:g} dB), at equal steps ({run['epochs']} epochs each) and at equal compute "
+        f"(the conditioned model {_equal_compute_epochs(j)} epochs). Depth: RMSE in mm, per-SNR / conditioned.",
         "",
-        "| channel | SNR | per-SNR PSNR | conditioned PSNR | gap (dB) | per-SNR / conditioned depth RMSE | met "
-        "| trained-distortion gap (dB) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| channel | SNR | per-SNR PSNR | equal steps: PSNR | gap (dB) | depth | met | trained-distortion gap (dB) "
+        "| equal compute: PSNR | gap (dB) | depth | met | trained-distortion gap (dB) |",
+        "| --- " * 13 + "|",
     ]
     for r in ck["conditioned_gap"]:
+        per = r["per_snr_depth_rmse_mm"]
         lines.append(
             f"| {r['channel']} | {r['snr_db']:g} | {r['per_snr_psnr_rgb']:.2f} | {r['conditioned_psnr_rgb']:.2f} | "
-            f"{r['gap_db']:+.2f} | {r['per_snr_depth_rmse_mm']:.0f} / {r['conditioned_depth_rmse_mm']:.0f} | {yn(r['pass'])} "
-            f"| {r['distortion_gap_db']:+.2f} |"
+            f"{r['gap_db']:+.2f} | {per:.0f} / {r['conditioned_depth_rmse_mm']:.0f} | {yn(r['pass'])} "
+            f"| {r['distortion_gap_db']:+.2f} | {r['equal_compute_psnr_rgb']:.2f} | {r['equal_compute_gap_db']:+.2f} "
+            f"| {per:.0f} / {r['equal_compute_depth_rmse_mm']:.0f} | {yn(r['equal_compute_pass'])} "
+            f"| {r['equal_compute_distortion_gap_db']:+.2f} |"
         )
     lines += [
         "",
@@ -1342,6 +1391,12 @@ def _frame_uses(j: dict[str, Any]) -> float:
     return 4 * st["jscc"]["bandwidth_ratio"] * st["data"]["size"] ** 2
 
 
+def _equal_compute_epochs(j: dict[str, Any]) -> int:
+    """The epochs of the equal-compute conditioned model (the same on every channel)."""
+    (epochs,) = {by_name[JSCC_EQUAL_COMPUTE]["epochs"] for by_name in j["models"].values()}
+    return int(epochs)
+
+
 def _same_steps(settings: dict[str, Any]) -> bool:
     """The JSCC models and the reference's codecs trained for the same epochs of the same batch."""
     run, codec = settings["jscc"], settings["codec"]
@@ -1360,13 +1415,18 @@ def _jscc_parameters(j: dict[str, Any]) -> str:
     )
 
 
-def _distortion_gap_reading(ck: dict[str, Any]) -> str:
-    """The "; on the trained distortion ..." clause: the conditioned gap on both modalities."""
-    worst = max(ck["conditioned_gap"], key=lambda r: r["distortion_gap_db"])
-    ok = ck["conditioned_distortion_gap_pass"]
+def _gap_reading(ck: dict[str, Any], prefix: str, ok: bool, ok_d: bool) -> str:
+    """ "holds / fails on PSNR-RGB, the largest gap ...; on the trained distortion ...": the conditioned
+    gap of the check rows' ``{prefix}gap_db`` / ``{prefix}distortion_gap_db`` fields, with the checks'
+    pass flags ``ok`` (PSNR-RGB) and ``ok_d`` (trained distortion)."""
+    rows = ck["conditioned_gap"]
+    worst = max(rows, key=lambda r: r[f"{prefix}gap_db"])
+    worst_d = max(rows, key=lambda r: r[f"{prefix}distortion_gap_db"])
     return (
-        f"; on the trained distortion (both modalities) it {'holds' if ok else '**fails**'}, the largest gap "
-        f"{worst['distortion_gap_db']:+.2f} dB ({worst['channel']} at {worst['snr_db']:g} dB)"
+        f"{'holds' if ok else '**fails**'} on PSNR-RGB, the largest gap {worst[f'{prefix}gap_db']:+.2f} dB "
+        f"({worst['channel']} at {worst['snr_db']:g} dB); on the trained distortion (both modalities) it "
+        f"{'holds' if ok_d else '**fails**'}, the largest gap {worst_d[f'{prefix}distortion_gap_db']:+.2f} dB "
+        f"({worst_d['channel']} at {worst_d['snr_db']:g} dB)"
     )
 
 
@@ -1375,7 +1435,6 @@ def _jscc_reading(j: dict[str, Any]) -> str:
     ck = j["checks"]
     cliff = [r for r in ck["cliff"] if r["pass"] is not None]
     worst_cliff = max(cliff, key=lambda r: r["loss_db_at_minus5"])
-    worst_gap = max(ck["conditioned_gap"], key=lambda r: r["gap_db"])
     outages = sorted({r["snr_db"] for r in ck["digital"] if r["reference_status"] == "outage"})
     fails = [r for r in ck["digital"] if not (r["best_above_psnr"] and r["best_above_depth"])]
     trends = [
@@ -1390,10 +1449,12 @@ def _jscc_reading(j: dict[str, Any]) -> str:
         f"(2) No cliff: {'holds' if ck['cliff_pass'] else '**fails**'}; the largest PSNR-RGB loss 5 dB under the "
         f"training SNR is {worst_cliff['loss_db_at_minus5']:.2f} dB ({worst_cliff['channel']}, trained at "
         f"{worst_cliff['train_snr_db']:g} dB).",
-        f"(3) One SNR-conditioned model within {JSCC_GAP_DB:g} dB of the per-SNR models: "
-        f"{'holds' if ck['conditioned_gap_pass'] else '**fails**'} on PSNR-RGB; the largest gap is "
-        f"{worst_gap['gap_db']:+.2f} dB ({worst_gap['channel']} at {worst_gap['snr_db']:g} dB)"
-        + _distortion_gap_reading(ck)
+        f"(3) One SNR-conditioned model within {JSCC_GAP_DB:g} dB of the per-SNR models: at equal steps it "
+        + _gap_reading(ck, "", ck["conditioned_gap_pass"], ck["conditioned_distortion_gap_pass"])
+        + f"; at equal compute ({_equal_compute_epochs(j)} epochs) it "
+        + _gap_reading(
+            ck, "equal_compute_", ck["equal_compute_gap_pass"], ck["equal_compute_distortion_gap_pass"]
+        )
         + ".",
         f"(4) JSCC above the digital reference at SNR <= {JSCC_DIGITAL_MAX_SNR:g} dB: PSNR-RGB "
         f"{'holds' if ck['digital_pass_psnr'] else '**fails**'}, depth RMSE "
