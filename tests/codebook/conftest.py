@@ -21,3 +21,16 @@ def trained_run(tmp_path_factory):
     args = ["codebook", "fit", "--data", "synthetic", "--seed", "0", "--out", str(run), "--json"]
     assert main([*args, "--clips", str(CI_CLIPS), "--epochs", str(CI_EPOCHS)]) == 0
     return run
+
+
+def check_targets(model: dict, base: dict) -> None:
+    """The issue's table, for one run (model metrics beside its no-alignment baseline)."""
+    for d in ("a->b", "b->a"):
+        assert base["cross_accuracy"][d] <= 0.30
+        assert model["cross_accuracy"][d] >= 0.60
+        assert model["cross_accuracy"][d] >= base["cross_accuracy"][d] + 0.40
+        assert model["ratio"][d] >= 0.75
+    assert base["agreement_step"] <= 0.05 and base["agreement_clip"] <= 0.05
+    assert model["agreement_step"] >= 0.25 and model["agreement_clip"] >= 0.45
+    assert base["shared_fraction"] <= 0.05 and model["shared_fraction"] >= 0.30
+    assert model["perplexity"] >= 10
