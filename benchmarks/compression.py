@@ -647,7 +647,7 @@ def _rayleigh_equivalent_snr_db(snr_db: float) -> float:
 
 def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
     from infomm.compression.jscc_eval import digital_reference
-    from infomm.compression.jscc_training import fit_jscc
+    from infomm.compression.jscc_training import FORMAT, fit_jscc
     from infomm.compression.training import fit_codec
     from infomm.data import synthetic_rgbd
 
@@ -747,6 +747,7 @@ def jscc_section(work: Path, quick: bool) -> dict[str, Any]:
             "lambdas": list(lambdas),
             "test_fraction": 0.2,
             "finite_error_rate": JSCC_FINITE_ERROR_RATE,
+            "jscc_format": FORMAT,
         },
         "models": models,
         "codec_points": codec_points,
@@ -822,7 +823,9 @@ def jscc_checks(
     cliff, gap, digital = [], [], []
     for ch, by_name in models.items():
         fixed = {m["train_snr_db"]: m for m in by_name.values() if not m["snr_conditioned"]}
-        conditioned = {"equal_steps": by_name["conditioned"], "equal_compute": by_name[JSCC_EQUAL_COMPUTE]}
+        conditioned = dict(
+            zip(GAP_BUDGETS, (by_name["conditioned"], by_name[JSCC_EQUAL_COMPUTE]), strict=True)
+        )
         for s, m in sorted(fixed.items()):
             at_s = _at(m["curve"], s)
             row: dict[str, Any] = {"channel": ch, "train_snr_db": s, "psnr_rgb": at_s["psnr_rgb"]}
@@ -1176,8 +1179,8 @@ def plot_jscc(j: dict[str, Any], path: Path) -> None:
     refs = {
         "digital ref. (latent bits)": ("latent", "--"),
         "digital ref. (file bytes)": ("file", ":"),
+        "digital ref. (latent, one codeword per frame)": ("latent_finite", "-."),
     }
-    refs["digital ref. (latent, one codeword per frame)"] = ("latent_finite", "-.")
     for col, ch in enumerate(chans):
         for row, key in enumerate(("psnr_rgb", "depth_rmse_mm")):
             ax = axes[row][col]
@@ -1412,7 +1415,7 @@ def _jscc_parameters(j: dict[str, Any]) -> str:
     codec = sorted({p["parameters"] for p in j["codec_points"]})
     span = lambda v: f"{v[0]:,}" if len(v) == 1 else f"{v[0]:,} .. {v[-1]:,}"  # noqa: E731
     return (
-        f" Parameters: {span(jscc)} per JSCC model (`infomm-jscc-2`: analyses C/2 wide, fusion and "
+        f" Parameters: {span(jscc)} per JSCC model (`{j['settings']['jscc_format']}`: analyses C/2 wide, fusion and "
         f"demapper 2C wide), {span(codec)} per codec (transforms and entropy models)."
     )
 

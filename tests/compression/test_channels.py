@@ -90,3 +90,5 @@ def test_finite_blocklength_rate():
         finite_blocklength_bits(0.0, 0)
     with pytest.raises(InputError, match="snr_db"):  # never a silent NaN
         finite_blocklength_bits(float("nan"), 128)
+    with pytest.raises(InputError, match="snr_db='10'"):  # never a TypeError from math
+        finite_blocklength_bits("10", 128)  # type: ignore[arg-type]

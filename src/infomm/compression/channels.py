@@ -146,11 +146,11 @@ def finite_blocklength_bits(snr_db: float, channel_uses: float, error_rate: floa
     >>> round(finite_blocklength_bits(-5.0, 128), 1), round(capacity_bits(-5.0, 128), 1)
     (21.9, 50.7)
     """
-    if not math.isfinite(snr_db):
-        raise InputError(f"snr_db={snr_db}: must be a finite number (dB)")
-    if not channel_uses > 0:
+    if not (isinstance(snr_db, (int, float)) and math.isfinite(snr_db)):
+        raise InputError(f"snr_db={snr_db!r}: must be a finite number (dB)")
+    if not (isinstance(channel_uses, (int, float)) and channel_uses > 0):
         raise InputError(f"channel_uses={channel_uses}: must be positive (complex channel uses per codeword)")
-    if not 0.0 < error_rate < 1.0:
+    if not (isinstance(error_rate, (int, float)) and 0.0 < error_rate < 1.0):
         raise InputError(f"error_rate={error_rate}: must be in (0, 1), e.g. 1e-3 (block error rate)")
     from scipy.stats import norm
 
