@@ -17,7 +17,7 @@ from infomm.data.multibench import load_multibench
 from infomm.data.paired_sequences import avdigit_strings, synthetic_paired_sequences
 from infomm.data.rgbd import RGBDClip, motorcycle_frame
 from infomm.data.rgbd_io import load_rgbd_folder, read_depth_png, read_rgb, write_depth_png, write_rgb_png
-from infomm.data.rgbd_synthetic import FACTORS, SyntheticRGBD, render_rgbd, synthetic_rgbd
+from infomm.data.rgbd_synthetic import FACTORS, SyntheticRGBD, factor_entropy, render_rgbd, synthetic_rgbd
 from infomm.data.sequences import PairedSequences
 from infomm.data.tasks import (
     TASKS,
@@ -85,5 +85,6 @@ __all__ = [
     "FACTORS",
     "SyntheticRGBD",
     "render_rgbd",
+    "factor_entropy",
     "synthetic_rgbd",
 ]

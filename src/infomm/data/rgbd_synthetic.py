@@ -89,6 +89,8 @@ class FactorSpec:
     cardinality: int
     role: Role
     per_frame: bool = False
+    #: the object-type factor whose label 0 ("absent") hides this one from the render (None: always shown)
+    shown_if: str | None = None
 
 
 def _factor_specs() -> dict[str, FactorSpec]:
@@ -98,15 +100,17 @@ def _factor_specs() -> dict[str, FactorSpec]:
     }
     for k in range(3):
         spec[f"obj{k}_type"] = FactorSpec(2 if k == 0 else 3, "shared")
-        spec[f"obj{k}_column"] = FactorSpec(len(COLUMNS), "shared")
-        spec[f"obj{k}_size"] = FactorSpec(len(SIZES), "shared")
-        spec[f"obj{k}_motion"] = FactorSpec(len(OBJECT_MOTIONS), "shared")
+        shown = None if k == 0 else f"obj{k}_type"  # slot 0 always holds an object
+        spec[f"obj{k}_column"] = FactorSpec(len(COLUMNS), "shared", shown_if=shown)
+        spec[f"obj{k}_size"] = FactorSpec(len(SIZES), "shared", shown_if=shown)
+        spec[f"obj{k}_motion"] = FactorSpec(len(OBJECT_MOTIONS), "shared", shown_if=shown)
     spec["light_direction"] = FactorSpec(len(LIGHT_DIRECTIONS), "rgb")
     spec["light_colour"] = FactorSpec(len(LIGHT_COLOURS), "rgb")
     spec["exposure"] = FactorSpec(len(EXPOSURES), "rgb", per_frame=True)
     for s in SURFACES:
-        spec[f"{s}_texture"] = FactorSpec(len(TEXTURES), "rgb")
-        spec[f"{s}_colour"] = FactorSpec(len(PALETTE), "rgb")
+        shown = f"{s}_type" if s in ("obj1", "obj2") else None
+        spec[f"{s}_texture"] = FactorSpec(len(TEXTURES), "rgb", shown_if=shown)
+        spec[f"{s}_colour"] = FactorSpec(len(PALETTE), "rgb", shown_if=shown)
     spec["hidden_object"] = FactorSpec(1 + len(COLUMNS), "depth")
     spec["wall_relief"] = FactorSpec(len(RELIEF_MM), "depth")
     return spec
@@ -115,6 +119,45 @@ def _factor_specs() -> dict[str, FactorSpec]:
 #: every factor of :func:`synthetic_rgbd`, by name
 FACTORS: dict[str, FactorSpec] = _factor_specs()
 FACTOR_CARDINALITY = {name: s.cardinality for name, s in FACTORS.items()}
+
+
+def factor_entropy(role: Role, frames: int = 1) -> float:
+    """Entropy in bits of one clip's labels of one role (:data:`FACTORS`), counting only what the
+    render can show: a label hidden by an absent object (``shown_if``) counts with the
+    probability that its object is present (labels are uniform and independent, so this is
+    H(type) + P(present) H(column, size, motion) for slots 1-2). A per-frame label counts
+    ``frames`` times. For ``"rgb"`` and ``"depth"`` it is the entropy given the shared labels
+    (which decide what is present).
+
+    ``factor_entropy("shared")`` (21.17 bits) bounds what a clip's RGB and depth share. RGB is
+    rendered from the shared and RGB-private labels and its own camera noise (fog reads the
+    RGB geometry); depth from the shared and depth-private labels and its own sensor noise; so
+    RGB - S - depth is a Markov chain given the shared labels S, and by the data-processing
+    inequality (Cover & Thomas 2006, "Elements of Information Theory", Thm 2.8.1)
+    ``I(RGB; depth) <= H(S)`` for a clip and for each of its frames, with any ``fog`` (the
+    seeded noise streams taken as random). That caps what joint coding can save over separate
+    coding at any distortions (D1, D2)::
+
+        R_rgb(D1) + R_depth(D2) - R_joint(D1, D2) <= I(RGB; depth)
+
+    since I(XY; X^Y^) = H(XY) - H(XY | X^Y^) >= H(X) + H(Y) - I(X; Y) - H(X | X^) - H(Y | Y^).
+    At 64 x 64 that is 21.17 / 4096 = 0.0052 bits per pixel per frame. The shuffled control
+    shares nothing (0); the positive control's RGB is a function of the depth, so there the
+    bound is the RGB's entropy, not a factor entropy.
+
+    Example:
+        >>> round(factor_entropy("shared"), 2), round(factor_entropy("depth"), 2)
+        (21.17, 4.32)
+    """
+    if role not in ("shared", "rgb", "depth"):
+        raise InputError(f"role={role!r} is not known; use 'shared', 'rgb' or 'depth'.")
+    check_int_range(frames, "frames", 1)
+    bits = 0.0
+    for spec in FACTORS.values():
+        if spec.role == role:
+            shown = 1.0 if spec.shown_if is None else 1 - 1 / FACTORS[spec.shown_if].cardinality
+            bits += shown * math.log2(spec.cardinality) * (frames if spec.per_frame else 1)
+    return bits
 
 
 def _checked_factors(factors: Mapping[str, Any], frames: int) -> dict[str, np.ndarray]:
