@@ -239,8 +239,9 @@ def shared_ceiling(points: list[dict[str, Any]], size: int) -> dict[str, Any]:
     from infomm.compression.sweep import bd_summary
     from infomm.data import factor_entropy
 
-    bpp = factor_entropy("shared") / size**2
-    out: dict[str, Any] = {"saved_bits_per_frame": factor_entropy("shared"), "saved_bpp": bpp}
+    bits = factor_entropy("shared")
+    bpp = bits / size**2
+    out: dict[str, Any] = {"saved_bits_per_frame": bits, "saved_bpp": bpp}
     return out | {rate: bd_summary(points, ceiling_points(points, rate, bpp), rate) for rate in RATES}
 
 

@@ -262,6 +262,10 @@ def test_factor_entropy_counts_exactly_what_the_render_shows(role):
         if head in names and FACTORS[head].role != role:
             total -= partition_bits([head])
     assert total == pytest.approx(factor_entropy(role, frames=frames), abs=1e-9)
+
+
+def test_shared_factor_entropy_is_the_closed_form():
+    """Camera motion, wall, slot 0's object, and slots 1-2 each absent with probability 1/3."""
     assert factor_entropy("shared") == pytest.approx(
         3 + math.log2(3) + math.log2(80) + 2 * (math.log2(3) + 2 / 3 * math.log2(40))
     )
