@@ -5,6 +5,7 @@ cross-modal paths, and training from it (``init=``) starts exactly where the ind
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -151,8 +152,9 @@ def test_a_nested_sweep_trains_both_codecs_from_the_same_start(tmp_path, capsys)
 
 
 def test_a_nested_point_is_fitted_again_when_its_start_changes(tmp_path, monkeypatch):
-    """A sweep run again reads back its finished points; a start whose weights changed (fitted
-    again) makes the nested points trained from it stale, and only those are fitted again."""
+    """A sweep run again reads back its finished points, also from a folder moved elsewhere (the
+    start is known by its weights, not its path); a start whose weights changed (fitted again)
+    makes the nested points trained from it stale, and only those are fitted again."""
     from infomm.compression import sweep
 
     clips = synthetic_rgbd(6, frames=2, size=(32, 32))
@@ -168,6 +170,14 @@ def test_a_nested_point_is_fitted_again_when_its_start_changes(tmp_path, monkeyp
     monkeypatch.setattr(sweep, "fit_codec", counting)
     sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)
     assert fitted == []
+    moved = tmp_path / "moved"
+    shutil.copytree(tmp_path, moved, ignore=lambda d, names: ["moved"] if Path(d) == tmp_path else [])
+    again = sweep.rd_sweep(clips, moved, [0.01, 0.1], baseline="independent", nested=1, **opts)
+    assert (
+        fitted == []
+        and again["points"]
+        == sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)["points"]
+    )
     model = tmp_path / "lambda-0.01" / "independent" / "model.pt"
     model.write_bytes((tmp_path / "lambda-0.1" / "independent" / "model.pt").read_bytes())
     sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)

@@ -152,7 +152,7 @@ def finished_metrics(
     """The held-out metrics of a run in ``folder`` that finished with exactly these settings on the
     same data (``result.json`` and the sweep's ``sweep.json`` with :func:`data_fingerprint`) and,
     for a run started from another (``init``), from the same weights (``start``:
-    :func:`start_fingerprint`), else None: a sweep that is run again skips its finished points
+    :func:`start_fingerprint`; the start's path may differ, as in a moved folder), else None: a sweep that is run again skips its finished points
     instead of re-evaluating them."""
     path = folder / "result.json"
     if _recorded(folder) != _record(data, start) or not path.exists():
@@ -164,7 +164,9 @@ def finished_metrics(
         got["codec"] = {**CodecConfig().to_dict(), **saved["config"].get("codec", {})}
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    for k in _IRRELEVANT:
+    # a nested point's start is recorded by its weights' hash (``start``), not by where it lies:
+    # a sweep's folder that was moved or renamed is read back, not fitted again
+    for k in (*_IRRELEVANT, "init") if start is not None else _IRRELEVANT:
         want.pop(k, None)
         got.pop(k, None)
     return saved["metrics"] if got == want else None
