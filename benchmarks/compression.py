@@ -27,6 +27,9 @@ Sections (each recorded with the machine's load):
 * ``nested_small``: the nested pair on 32x32 frames (their own starts), where the synthetic set's
   ceiling (the shared labels' bits, :func:`shared_ceiling`) reaches past the -10 % target; plot
   ``results/compression_controls_nested_small.png``;
+* ``nested_more``: that nested pair on 4 times the clips at the same number of steps (the start's
+  and the nested epochs divided by 4), with seed-1 replicates of the shuffled and synthetic
+  sets; plot ``results/compression_controls_nested_more.png``;
 * ``classical``: AVIF 4:4:4 (RGB) and JPEG XL 16-bit (depth) from ``imagecodecs`` on the same
   held-out frames, and the total bits that pair needs at each joint-codec point's quality;
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
@@ -317,23 +320,32 @@ NESTED_REPLICATES = (("shuffled", 1), ("synthetic", 1))
 
 
 def nested_set(
-    work: Path, name: str, quick: bool, seed: int | None = None, size: int | None = None
+    work: Path,
+    name: str,
+    quick: bool,
+    seed: int | None = None,
+    size: int | None = None,
+    more: int = 1,
 ) -> dict[str, Any]:
     """One control's nested pair (``rd_sweep(nested=...)``): the controls' independent codec (read
     back from ``work/controls/<name>``, fitted where missing) and both codecs trained
     :data:`CONTROLS_NESTED` more epochs from it: the independent one as it is, the joint one as
     the joint codec that nests it (:mod:`infomm.compression.nesting`). ``seed``: a replicate
     with another seed (held-out clips, initialisation, noise) in ``work/controls-seed<S>/<name>``;
-    ``size``: frames of ``size`` x ``size`` (their own start) in ``work/controls-<size>px/<name>``."""
+    ``size``: frames of ``size`` x ``size`` (their own start) in ``work/controls-<size>px/<name>``;
+    ``more``: ``more`` times the clips at the same number of steps (the start's and the nested
+    epochs divided by ``more``, rounded up) in ``work/controls-...-<clips>clips/<name>``."""
     data, opts, lambdas = _controls_setup(quick)
-    folder = "controls"
+    folder, nested = "controls", 1 if quick else CONTROLS_NESTED
     if seed is not None:
         opts["seed"], folder = seed, f"{folder}-seed{seed}"
     if size is not None:
         data["size"], folder = size, f"{folder}-{size}px"
-    return _control_sweep(
-        work / folder / name, name, data, opts, lambdas, nested=1 if quick else CONTROLS_NESTED
-    )
+    if more != 1:
+        data["clips"] *= more
+        opts["epochs"], nested = -(-opts["epochs"] // more), -(-nested // more)
+        folder = f"{folder}-{data['clips']}clips"
+    return _control_sweep(work / folder / name, name, data, opts, lambdas, nested=nested)
 
 
 def nested_section(work: Path, quick: bool) -> dict[str, Any]:
@@ -373,6 +385,38 @@ def nested_small_section(work: Path, quick: bool) -> dict[str, Any]:
     for name in CONTROLS:
         out["sets"][name] = nested_set(work, name, quick, size=size)
     out["checks"] = control_checks(out["sets"])
+    return out
+
+
+#: how many times the clips :func:`nested_more_section` trains on, at the same number of steps
+MORE_CLIPS = 4
+
+
+def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
+    """The nested pair of :func:`nested_small_section` on :data:`MORE_CLIPS` times the scenes at the
+    same number of steps (each set with its own start), with the replicates of
+    :data:`NESTED_REPLICATES`: whether the held-out penalty of the cross-modal paths (they fit the
+    training scenes) goes with more scenes."""
+    data, opts, lambdas = _controls_setup(quick)
+    size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
+    sets = {name: nested_set(work, name, quick, size=size, more=MORE_CLIPS) for name in CONTROLS}
+    first = sets["synthetic"]  # the settings nested_set derived: every set has the same
+    out: dict[str, Any] = {
+        "data": data | {"size": size, "clips": data["clips"] * MORE_CLIPS},
+        "run": opts | {"epochs": first["options"]["epochs"]},
+        "lambdas": list(lambdas),
+        "epochs_more": first["nested"],
+        "sets": sets,
+        "checks": control_checks(sets),
+        "replicates": {},
+    }
+    for name, seed in NESTED_REPLICATES:
+        rep = nested_set(work, name, quick, seed, size=size, more=MORE_CLIPS)
+        out["replicates"][f"{name}/seed{seed}"] = {
+            "seed": seed,
+            "points": rep["points"],
+            "checks": control_checks({name: rep}),
+        }
     return out
 
 
@@ -1058,21 +1102,24 @@ def _controls_lines(c: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None, small: bool = False) -> list[str]:
-    r, size = n["run"], n["data"]["size"]
-    title, plot = (f"at {size} x {size}", "nested_small") if small else ("", "nested")
+def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None, section: str = "nested") -> list[str]:
+    r, size, clips = n["run"], n["data"]["size"], n["data"]["clips"]
+    title = {"nested": "", "nested_small": f" at {size} x {size}"}.get(
+        section, f" at {size} x {size}, {clips} clips"
+    )
+    other = f" with frames of {size} x {size}" + (f" and {clips} clips" if section == "nested_more" else "")
     lines = [
         "",
-        f"## Cross-modal controls, nested pair {title}".rstrip(),
+        f"## Cross-modal controls, nested pair{title}",
         "",
         f'`rd_sweep(..., baseline="independent", nested={n["epochs_more"]})` on the controls\' three sets, '
-        f"lambdas and settings{f' with frames of {size} x {size} (each set with its own start)' if small else ''}: "
+        f"lambdas and settings{other + ' (each set with its own start)' if section != 'nested' else ''}: "
         f"at each lambda the controls' independent codec ({r['epochs']} epochs: `start`) "
         f"trains {n['epochs_more']} more epochs as it is (`independent`) and as the joint codec that nests it "
         "(`joint`: block-diagonal fusion and decoders, cross-modal weights starting at zero, "
         "`infomm.compression.nesting`), the same batches and noise. The two begin as the same function, so "
         "what separates them is what the cross-modal paths learn in those epochs, not how fast two "
-        f"architectures train. Plot: `results/compression_controls_{plot}.png`.",
+        f"architectures train. Plot: `results/{CONTROL_PLOTS[section]}`.",
     ]
     if controls is not None:
         same = [
@@ -1094,12 +1141,13 @@ def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None, small: boo
             f"Replicate `{key}` (seed {rep['seed']}: other held-out clips, initialisation and noise; its "
             "own start), BD-rate of the nested joint codec vs the nested independent one:",
             "",
-            "| axis / rate | BD-rate | overlap (dB) |",
-            "| --- | --- | --- |",
+            "| axis / rate | BD-rate | overlap (dB) | ceiling |",
+            "| --- | --- | --- | --- |",
         ]
         for k, row in rep["checks"].items():
             v, rng = _bd_cells(row)
-            lines.append(f"| {k.split('/', 1)[1]} | {v} | {rng} |")
+            ceil = "-" if row.get("ceiling") is None else f"{100 * row['ceiling']:+.1f} %"
+            lines.append(f"| {k.split('/', 1)[1]} | {v} | {rng} | {ceil} |")
     return lines
 
 
@@ -1692,7 +1740,9 @@ def render(res: dict[str, Any]) -> str:
     if "nested" in res:
         lines += _nested_lines(res["nested"], res.get("controls"))
     if "nested_small" in res:
-        lines += _nested_lines(res["nested_small"], None, small=True)
+        lines += _nested_lines(res["nested_small"], None, "nested_small")
+    if "nested_more" in res:
+        lines += _nested_lines(res["nested_more"], None, "nested_more")
     if "budgets" in res:
         lines += _budget_lines(res["budgets"])
     if "jscc" in res:
@@ -1700,12 +1750,23 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-SECTIONS = ("coding", "operational_mi", "rd", "controls", "nested", "nested_small", "budgets", "jscc")
+SECTIONS = (
+    "coding",
+    "operational_mi",
+    "rd",
+    "controls",
+    "nested",
+    "nested_small",
+    "nested_more",
+    "budgets",
+    "jscc",
+)
 #: the plots of the sections that draw RD curves of the controls (section -> file name)
 CONTROL_PLOTS = {
     "controls": "compression_controls.png",
     "nested": "compression_controls_nested.png",
     "nested_small": "compression_controls_nested_small.png",
+    "nested_more": "compression_controls_nested_more.png",
 }
 
 
@@ -1773,6 +1834,10 @@ def main() -> None:
         res["nested_small"] = nested_small_section(args.work, args.quick)
         args.out.mkdir(parents=True, exist_ok=True)
         plot_controls(res["nested_small"], args.out / CONTROL_PLOTS["nested_small"])
+    if "nested_more" in todo:
+        res["nested_more"] = nested_more_section(args.work, args.quick)
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot_controls(res["nested_more"], args.out / CONTROL_PLOTS["nested_more"])
     if "budgets" in todo:
         res["budgets"] = budgets_section(args.work, args.quick)
     if "jscc" in todo:
