@@ -29,7 +29,7 @@ Sections (each recorded with the machine's load):
   ``results/compression_controls_nested_small.png``;
 * ``nested_more``: that nested pair on 4 times the clips at the same number of steps (the start's
   and the nested epochs divided by 4), with seed-1 replicates of the shuffled and synthetic
-  sets; plot ``results/compression_controls_nested_more.png``;
+  sets and both on 16 times the clips; plot ``results/compression_controls_nested_more.png``;
 * ``classical``: AVIF 4:4:4 (RGB) and JPEG XL 16-bit (depth) from ``imagecodecs`` on the same
   held-out frames, and the total bits that pair needs at each joint-codec point's quality;
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
@@ -388,15 +388,19 @@ def nested_small_section(work: Path, quick: bool) -> dict[str, Any]:
     return out
 
 
-#: how many times the clips :func:`nested_more_section` trains on, at the same number of steps
-MORE_CLIPS = 4
+#: how many times the clips :func:`nested_more_section` trains on, at the same number of steps,
+#: and how many times its probe of the synthetic and shuffled sets (no positive control or seeds)
+MORE_CLIPS, MORE_CLIPS_PROBE = 4, 16
+#: what a seed replicate differs by, as the tables say it
+SEED_REPLICATE = "seed {seed}: other held-out clips, initialisation and noise"
 
 
 def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
     """The nested pair of :func:`nested_small_section` on :data:`MORE_CLIPS` times the scenes at the
     same number of steps (each set with its own start), with the replicates of
-    :data:`NESTED_REPLICATES`: whether the held-out penalty of the cross-modal paths (they fit the
-    training scenes) goes with more scenes."""
+    :data:`NESTED_REPLICATES` and the synthetic and shuffled sets on :data:`MORE_CLIPS_PROBE` times
+    the scenes: whether the held-out penalty of the cross-modal paths (they fit the training
+    scenes) goes with more scenes, and whether the cross-modal saving grows."""
     data, opts, lambdas = _controls_setup(quick)
     size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
     sets = {name: nested_set(work, name, quick, size=size, more=MORE_CLIPS) for name in CONTROLS}
@@ -414,6 +418,16 @@ def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
         rep = nested_set(work, name, quick, seed, size=size, more=MORE_CLIPS)
         out["replicates"][f"{name}/seed{seed}"] = {
             "seed": seed,
+            "points": rep["points"],
+            "checks": control_checks({name: rep}),
+        }
+    for name in ("synthetic", "shuffled"):
+        rep = nested_set(work, name, quick, size=size, more=MORE_CLIPS_PROBE)
+        clips = data["clips"] * MORE_CLIPS_PROBE
+        out["replicates"][f"{name}/{clips}clips"] = {
+            "seed": opts["seed"],
+            "what": f"{clips} clips, {rep['options']['epochs']} epochs for the start and {rep['nested']} more: "
+            f"{MORE_CLIPS_PROBE} times the scenes at the same number of steps",
             "points": rep["points"],
             "checks": control_checks({name: rep}),
         }
@@ -1138,8 +1152,8 @@ def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None, section: s
     for key, rep in n.get("replicates", {}).items():
         lines += [
             "",
-            f"Replicate `{key}` (seed {rep['seed']}: other held-out clips, initialisation and noise; its "
-            "own start), BD-rate of the nested joint codec vs the nested independent one:",
+            f"Replicate `{key}` ({rep.get('what', SEED_REPLICATE.format(seed=rep['seed']))}; its own "
+            "start), BD-rate of the nested joint codec vs the nested independent one:",
             "",
             "| axis / rate | BD-rate | overlap (dB) | ceiling |",
             "| --- | --- | --- | --- |",
