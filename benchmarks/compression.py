@@ -291,7 +291,7 @@ def _control_sweep(
         on_fit=lambda k, lam: print(f"  {tag}: {k} lambda={lam:g}", flush=True),
         **opts,
     )
-    res["wall_s"] = time.perf_counter() - t0
+    res["wall_s"], res["data"] = time.perf_counter() - t0, data
     if name == "positive":
         res["ceiling"] = positive_ceiling(res["points"]["independent"])
     elif name == "synthetic":
@@ -360,13 +360,20 @@ def nested_section(work: Path, quick: bool) -> dict[str, Any]:
     out["checks"] = control_checks(out["sets"])
     out["replicates"] = {}
     for name, seed in NESTED_REPLICATES:
-        rep = nested_set(work, name, quick, seed)
-        out["replicates"][f"{name}/seed{seed}"] = {
-            "seed": seed,
-            "points": rep["points"],
-            "checks": control_checks({name: rep}),
-        }
+        out["replicates"][f"{name}/seed{seed}"] = _replicate(name, nested_set(work, name, quick, seed))
     return out
+
+
+def _replicate(name: str, rep: dict[str, Any], what: str | None = None) -> dict[str, Any]:
+    """A nested set run beside a section's own (another seed, more clips), as its tables show it:
+    its points, checks and what it differs by (``what``; default: its seed)."""
+    seed = rep["options"]["seed"]
+    return {
+        "seed": seed,
+        "what": what or SEED_REPLICATE.format(seed=seed),
+        "points": rep["points"],
+        "checks": control_checks({name: rep}),
+    }
 
 
 #: the small-frame nested pair's frame size (the quick run's): the shared labels' bits are fixed
@@ -401,13 +408,13 @@ def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
     :data:`NESTED_REPLICATES` and the synthetic and shuffled sets on :data:`MORE_CLIPS_PROBE` times
     the scenes: whether the held-out penalty of the cross-modal paths (they fit the training
     scenes) goes with more scenes, and whether the cross-modal saving grows."""
-    data, opts, lambdas = _controls_setup(quick)
+    lambdas = _controls_setup(quick)[2]
     size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
     sets = {name: nested_set(work, name, quick, size=size, more=MORE_CLIPS) for name in CONTROLS}
     first = sets["synthetic"]  # the settings nested_set derived: every set has the same
     out: dict[str, Any] = {
-        "data": data | {"size": size, "clips": data["clips"] * MORE_CLIPS},
-        "run": opts | {"epochs": first["options"]["epochs"]},
+        "data": first["data"],
+        "run": first["options"],
         "lambdas": list(lambdas),
         "epochs_more": first["nested"],
         "sets": sets,
@@ -416,21 +423,16 @@ def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
     }
     for name, seed in NESTED_REPLICATES:
         rep = nested_set(work, name, quick, seed, size=size, more=MORE_CLIPS)
-        out["replicates"][f"{name}/seed{seed}"] = {
-            "seed": seed,
-            "points": rep["points"],
-            "checks": control_checks({name: rep}),
-        }
+        out["replicates"][f"{name}/seed{seed}"] = _replicate(name, rep)
     for name in ("synthetic", "shuffled"):
         rep = nested_set(work, name, quick, size=size, more=MORE_CLIPS_PROBE)
-        clips = data["clips"] * MORE_CLIPS_PROBE
-        out["replicates"][f"{name}/{clips}clips"] = {
-            "seed": opts["seed"],
-            "what": f"{clips} clips, {rep['options']['epochs']} epochs for the start and {rep['nested']} more: "
+        clips = rep["data"]["clips"]
+        out["replicates"][f"{name}/{clips}clips"] = _replicate(
+            name,
+            rep,
+            f"{clips} clips, {rep['options']['epochs']} epochs for the start and {rep['nested']} more: "
             f"{MORE_CLIPS_PROBE} times the scenes at the same number of steps",
-            "points": rep["points"],
-            "checks": control_checks({name: rep}),
-        }
+        )
     return out
 
 

@@ -152,8 +152,8 @@ def finished_metrics(
     """The held-out metrics of a run in ``folder`` that finished with exactly these settings on the
     same data (``result.json`` and the sweep's ``sweep.json`` with :func:`data_fingerprint`) and,
     for a run started from another (``init``), from the same weights (``start``:
-    :func:`start_fingerprint`; the start's path may differ, as in a moved folder), else None: a sweep that is run again skips its finished points
-    instead of re-evaluating them."""
+    :func:`start_fingerprint`; the start's path may differ, as in a moved folder), else None: a
+    sweep that is run again skips its finished points instead of re-evaluating them."""
     path = folder / "result.json"
     if _recorded(folder) != _record(data, start) or not path.exists():
         return None
