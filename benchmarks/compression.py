@@ -30,6 +30,10 @@ Sections (each recorded with the machine's load):
 * ``nested_more``: that nested pair on 4 times the clips at the same number of steps (the start's
   and the nested epochs divided by 4), with seed-1 replicates of the shuffled and synthetic
   sets and both on 16 times the clips; plot ``results/compression_controls_nested_more.png``;
+* ``coupled``: the nested pair of ``nested_more`` (the same starts, read back) with the coupled
+  codec in place of the nesting joint codec: the independent transforms, entropy models that read
+  across the modalities (``CodecConfig.coupled``), so that a saving can only be a cross-modal rate
+  saving; plot ``results/compression_controls_coupled.png``;
 * ``classical``: AVIF 4:4:4 (RGB) and JPEG XL 16-bit (depth) from ``imagecodecs`` on the same
   held-out frames, and the total bits that pair needs at each joint-codec point's quality;
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
@@ -267,9 +271,10 @@ def _control_sweep(
     opts: dict[str, Any],
     lambdas: tuple[float, ...],
     nested: int = 0,
+    coupled: bool = False,
 ) -> dict[str, Any]:
     """``rd_sweep`` against the independent codec on one control set (:data:`CONTROLS`), timed,
-    with the positive control's ceiling."""
+    with the positive control's ceiling (``coupled``: the coupled codec is the joint one)."""
     from infomm.compression import rd_sweep
     from infomm.data import synthetic_rgbd
 
@@ -280,7 +285,7 @@ def _control_sweep(
         seed=data["seed"],
         control=CONTROLS[name],
     )
-    tag = f"{name}, nested, seed {opts['seed']}" if nested else name
+    tag = f"{name}, {'coupled' if coupled else 'nested'}, seed {opts['seed']}" if nested else name
     t0 = time.perf_counter()
     res = rd_sweep(
         clips,
@@ -288,6 +293,7 @@ def _control_sweep(
         lambdas,
         baseline="independent",
         nested=nested,
+        coupled=coupled,
         on_fit=lambda k, lam: print(f"  {tag}: {k} lambda={lam:g}", flush=True),
         **opts,
     )
@@ -326,6 +332,7 @@ def nested_set(
     seed: int | None = None,
     size: int | None = None,
     more: int = 1,
+    coupled: bool = False,
 ) -> dict[str, Any]:
     """One control's nested pair (``rd_sweep(nested=...)``): the controls' independent codec (read
     back from ``work/controls/<name>``, fitted where missing) and both codecs trained
@@ -334,7 +341,9 @@ def nested_set(
     with another seed (held-out clips, initialisation, noise) in ``work/controls-seed<S>/<name>``;
     ``size``: frames of ``size`` x ``size`` (their own start) in ``work/controls-<size>px/<name>``;
     ``more``: ``more`` times the clips at the same number of steps (the start's and the nested
-    epochs divided by ``more``, rounded up) in ``work/controls-...-<clips>clips/<name>``."""
+    epochs divided by ``more``, rounded up) in ``work/controls-...-<clips>clips/<name>``;
+    ``coupled``: the coupled codec in place of the nesting joint codec (the same start and nested
+    independent codec, read back where the other pair was fitted)."""
     data, opts, lambdas = _controls_setup(quick)
     folder, nested = "controls", 1 if quick else CONTROLS_NESTED
     if seed is not None:
@@ -345,7 +354,7 @@ def nested_set(
         data["clips"] *= more
         opts["epochs"], nested = -(-opts["epochs"] // more), -(-nested // more)
         folder = f"{folder}-{data['clips']}clips"
-    return _control_sweep(work / folder / name, name, data, opts, lambdas, nested=nested)
+    return _control_sweep(work / folder / name, name, data, opts, lambdas, nested=nested, coupled=coupled)
 
 
 def nested_section(work: Path, quick: bool) -> dict[str, Any]:
@@ -433,6 +442,48 @@ def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
             f"{clips} clips, {rep['options']['epochs']} epochs for the start and {rep['nested']} more: "
             f"{MORE_CLIPS_PROBE} times the scenes at the same number of steps",
         )
+    return out
+
+
+#: the coupled section's replicates, those of :func:`nested_more_section`: (set, seed (None: the
+#: section's), how many times the clips)
+COUPLED_REPLICATES: tuple[tuple[str, int | None, int], ...] = (
+    *((name, seed, MORE_CLIPS) for name, seed in NESTED_REPLICATES),
+    ("synthetic", None, MORE_CLIPS_PROBE),
+    ("shuffled", None, MORE_CLIPS_PROBE),
+)
+
+
+def coupled_section(work: Path, quick: bool) -> dict[str, Any]:
+    """The nested pair of :func:`nested_more_section` with the coupled codec
+    (``CodecConfig.coupled``: :mod:`infomm.compression.nesting`) as the joint one: the same starts
+    and nested independent codecs (read back where that section fitted them), and the coupled
+    codec trained from each start for the same epochs. Its decoders read only their own
+    modality's latents, so on shuffled pairs it has no capacity to gain from."""
+    lambdas = _controls_setup(quick)[2]
+    size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
+    sets = {
+        name: nested_set(work, name, quick, size=size, more=MORE_CLIPS, coupled=True) for name in CONTROLS
+    }
+    first = sets["synthetic"]
+    out: dict[str, Any] = {
+        "data": first["data"],
+        "run": first["options"],
+        "lambdas": list(lambdas),
+        "epochs_more": first["nested"],
+        "coupled": True,  # the points' "joint" is the coupled codec
+        "sets": sets,
+        "checks": control_checks(sets),
+        "replicates": {},
+    }
+    for name, seed, more in COUPLED_REPLICATES:  # keyed as nested_more_section keys its own
+        rep = nested_set(work, name, quick, seed, size=size, more=more, coupled=True)
+        clips = rep["data"]["clips"]
+        if seed is not None:
+            out["replicates"][f"{name}/seed{seed}"] = _replicate(name, rep)
+        else:
+            what = f"{clips} clips: {more} times the scenes at the same number of steps"
+            out["replicates"][f"{name}/{clips}clips"] = _replicate(name, rep, what)
     return out
 
 
@@ -1027,6 +1078,7 @@ def plot_controls(c: dict[str, Any], path: Path) -> None:
             curves[label] = ceiling_points(ind, "bpp_latent", saved)
         for label, pts in curves.items():
             pts = sorted(pts, key=lambda p: p["bpp_latent"])
+            label = "coupled" if label == "joint" and c.get("coupled") else label
             style = "k:" if label.startswith("ceiling") else "o-"
             bpp = [p["bpp_latent"] for p in pts]
             axes[0, j].plot(bpp, [p["psnr_rgb"] for p in pts], style, label=label)
@@ -1123,17 +1175,29 @@ def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None, section: s
     title = {"nested": "", "nested_small": f" at {size} x {size}"}.get(
         section, f" at {size} x {size}, {clips} clips"
     )
-    other = f" with frames of {size} x {size}" + (f" and {clips} clips" if section == "nested_more" else "")
+    coupled = section == "coupled"
+    other = f" with frames of {size} x {size}" + (
+        f" and {clips} clips" if section in ("nested_more", "coupled") else ""
+    )
+    joint = (
+        "as the coupled codec (`joint` in these tables: the independent transforms, whose decoders read only "
+        "their own modality's latents, and entropy models that read across the modalities: the RGB part of "
+        "`s` coded given its decoded depth part, each private latent given all of `s`; cross-modal weights "
+        "starting at zero, `CodecConfig.coupled`)"
+        if coupled
+        else "as the joint codec that nests it (`joint`: block-diagonal fusion and decoders, cross-modal "
+        "weights starting at zero, `infomm.compression.nesting`)"
+    )
     lines = [
         "",
-        f"## Cross-modal controls, nested pair{title}",
+        f"## Cross-modal controls, {'coupled codec' if coupled else 'nested pair'}{title}",
         "",
-        f'`rd_sweep(..., baseline="independent", nested={n["epochs_more"]})` on the controls\' three sets, '
+        f'`rd_sweep(..., baseline="independent", nested={n["epochs_more"]}{", coupled=True" if coupled else ""})` '
+        "on the controls' three sets, "
         f"lambdas and settings{other + ' (each set with its own start)' if section != 'nested' else ''}: "
         f"at each lambda the controls' independent codec ({r['epochs']} epochs: `start`) "
-        f"trains {n['epochs_more']} more epochs as it is (`independent`) and as the joint codec that nests it "
-        "(`joint`: block-diagonal fusion and decoders, cross-modal weights starting at zero, "
-        "`infomm.compression.nesting`), the same batches and noise. The two begin as the same function, so "
+        f"trains {n['epochs_more']} more epochs as it is (`independent`) and {joint}, the same batches and "
+        "noise. The two begin as the same function, so "
         "what separates them is what the cross-modal paths learn in those epochs, not how fast two "
         f"architectures train. Plot: `results/{CONTROL_PLOTS[section]}`.",
     ]
@@ -1155,7 +1219,8 @@ def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None, section: s
         lines += [
             "",
             f"Replicate `{key}` ({rep.get('what', SEED_REPLICATE.format(seed=rep['seed']))}; its own "
-            "start), BD-rate of the nested joint codec vs the nested independent one:",
+            f"start), BD-rate of the nested {'coupled' if coupled else 'joint'} codec vs the nested "
+            "independent one:",
             "",
             "| axis / rate | BD-rate | overlap (dB) | ceiling |",
             "| --- | --- | --- | --- |",
@@ -1164,6 +1229,32 @@ def _nested_lines(n: dict[str, Any], controls: dict[str, Any] | None, section: s
             v, rng = _bd_cells(row)
             ceil = "-" if row.get("ceiling") is None else f"{100 * row['ceiling']:+.1f} %"
             lines.append(f"| {k.split('/', 1)[1]} | {v} | {rng} | {ceil} |")
+    return lines
+
+
+def _coupled_lines(c: dict[str, Any], fused: dict[str, Any] | None) -> list[str]:
+    """The coupled codec's BD-rates beside the nesting joint codec's (``nested_more``: the same
+    starts and nested independent codecs)."""
+    if fused is None:
+        return []
+    lines = [
+        "",
+        "The coupled codec beside the nesting joint codec of the `nested_more` section (the same starts, "
+        "nested independent codecs and epochs), BD-rate vs the nested independent codec:",
+        "",
+        "| set / axis / rate | nesting joint | coupled |",
+        "| --- | --- | --- |",
+    ]
+    rows = [(key, row, fused["checks"].get(key)) for key, row in c["checks"].items()]
+    for rep_key, rep in c.get("replicates", {}).items():
+        other = fused.get("replicates", {}).get(rep_key, {}).get("checks", {})
+        name, what = rep_key.split("/", 1)
+        rows += [(f"{key} ({what})", row, other.get(key)) for key, row in rep["checks"].items()]
+    for key, row, other in rows:
+        if (
+            key.split("/")[-1].split(" ")[0] == "bpp_latent"
+        ):  # the judged rate; whole files in the tables above
+            lines.append(f"| {key} | {_bd_cells(other)[0] if other else '-'} | {_bd_cells(row)[0]} |")
     return lines
 
 
@@ -1759,6 +1850,9 @@ def render(res: dict[str, Any]) -> str:
         lines += _nested_lines(res["nested_small"], None, "nested_small")
     if "nested_more" in res:
         lines += _nested_lines(res["nested_more"], None, "nested_more")
+    if "coupled" in res:
+        lines += _nested_lines(res["coupled"], None, "coupled")
+        lines += _coupled_lines(res["coupled"], res.get("nested_more"))
     if "budgets" in res:
         lines += _budget_lines(res["budgets"])
     if "jscc" in res:
@@ -1774,6 +1868,7 @@ SECTIONS = (
     "nested",
     "nested_small",
     "nested_more",
+    "coupled",
     "budgets",
     "jscc",
 )
@@ -1783,6 +1878,7 @@ CONTROL_PLOTS = {
     "nested": "compression_controls_nested.png",
     "nested_small": "compression_controls_nested_small.png",
     "nested_more": "compression_controls_nested_more.png",
+    "coupled": "compression_controls_coupled.png",
 }
 
 
@@ -1854,6 +1950,10 @@ def main() -> None:
         res["nested_more"] = nested_more_section(args.work, args.quick)
         args.out.mkdir(parents=True, exist_ok=True)
         plot_controls(res["nested_more"], args.out / CONTROL_PLOTS["nested_more"])
+    if "coupled" in todo:  # reads back nested_more's starts and nested independent codecs
+        res["coupled"] = coupled_section(args.work, args.quick)
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot_controls(res["coupled"], args.out / CONTROL_PLOTS["coupled"])
     if "budgets" in todo:
         res["budgets"] = budgets_section(args.work, args.quick)
     if "jscc" in todo:

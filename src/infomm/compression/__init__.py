@@ -6,8 +6,9 @@ The coding core:
 - :mod:`infomm.compression.entropy_models`: :class:`FactorizedDensity`,
   :class:`GaussianConditional`, :class:`GaussianMarginal` (forward / compress / decompress / update);
 - :mod:`infomm.compression.latent_codecs`: :class:`ConditionalLatentCodec` (the joint codec: each
-  private latent coded given the decoded shared one) and :class:`SeparateLatentCodec` (the
-  baseline: every latent under its own marginal);
+  private latent coded given the decoded shared one), :class:`SeparateLatentCodec` (the
+  baseline: every latent under its own marginal) and :class:`ChainedDensity` (a latent's second
+  part coded given its decoded first part: the coupled codec's shared latent);
 - :mod:`infomm.compression.bitstream`: the file format (magic, version, model id, weights hash,
   shapes, stream lengths, checksum);
 - :mod:`infomm.compression.operational`: operational mutual information, the bits conditional
@@ -30,7 +31,12 @@ from infomm.compression.entropy_models import (
 from infomm.compression.jscc import DepthVideoJSCC, JSCCConfig
 from infomm.compression.jscc_eval import digital_reference, evaluate_jscc
 from infomm.compression.jscc_training import fit_jscc, load_jscc
-from infomm.compression.latent_codecs import ConditionalLatentCodec, GaussianParams, SeparateLatentCodec
+from infomm.compression.latent_codecs import (
+    ChainedDensity,
+    ConditionalLatentCodec,
+    GaussianParams,
+    SeparateLatentCodec,
+)
 from infomm.compression.model import CodecConfig, DepthVideoCodec
 from infomm.compression.nesting import embed_independent, nesting_config
 from infomm.compression.operational import OperationalMI, gaussian_toy_latents, operational_mi
@@ -41,6 +47,7 @@ from infomm.compression.training import clip_windows, fit_codec, load_codec
 __all__ = [
     "BitstreamHeader",
     "CategoricalConditional",
+    "ChainedDensity",
     "ContextLatentCodec",
     "clip_windows",
     "CodecConfig",

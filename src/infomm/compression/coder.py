@@ -128,16 +128,31 @@ def encode_tables(groups: list[np.ndarray], tables: list[np.ndarray]) -> bytes:
 
 def decode_tables(data: bytes, counts: list[int], tables: list[np.ndarray]) -> list[np.ndarray]:
     """Inverse of :func:`encode_tables`: ``counts[g]`` symbols of group ``g`` (int32 arrays)."""
-    try:
-        dec = constriction.stream.queue.RangeDecoder(_from_bytes(data, "decode_tables"))
-        return [
-            np.asarray(dec.decode(_categorical(pmf), n), dtype=np.int32)
-            if n and pmf.size > 1
-            else np.zeros(n, dtype=np.int32)
-            for n, pmf in zip(counts, tables, strict=True)
-        ]
-    except (ValueError, RuntimeError, AssertionError) as e:  # pragma: no cover - constriction's own
-        raise InputError(f"decode_tables: the stream does not decode ({e}); the file is corrupt") from e
+    return TableDecoder(data).decode(counts, tables)
+
+
+class TableDecoder:
+    """Decodes a stream of :func:`encode_tables` in stages: each :meth:`decode` call reads the
+    next groups, so a decoder can build the tables of later groups from earlier ones (a chain of
+    conditional models in one stream, as the range coder is a queue)."""
+
+    def __init__(self, data: bytes):
+        try:
+            self._dec = constriction.stream.queue.RangeDecoder(_from_bytes(data, "decode_tables"))
+        except (ValueError, RuntimeError, AssertionError) as e:  # pragma: no cover - constriction's own
+            raise InputError(f"decode_tables: the stream does not decode ({e}); the file is corrupt") from e
+
+    def decode(self, counts: list[int], tables: list[np.ndarray]) -> list[np.ndarray]:
+        """The next groups: ``counts[g]`` symbols under ``tables[g]`` (int32 arrays)."""
+        try:
+            return [
+                np.asarray(self._dec.decode(_categorical(pmf), n), dtype=np.int32)
+                if n and pmf.size > 1
+                else np.zeros(n, dtype=np.int32)
+                for n, pmf in zip(counts, tables, strict=True)
+            ]
+        except (ValueError, RuntimeError, AssertionError) as e:  # pragma: no cover - constriction's own
+            raise InputError(f"decode_tables: the stream does not decode ({e}); the file is corrupt") from e
 
 
 def _categorical(pmf: np.ndarray) -> constriction.stream.model.Categorical:

@@ -138,13 +138,18 @@ class FactorizedDensity(nn.Module):
         _check_latent(y, self.channels, "FactorizedDensity")
         if self.training or not self.updated:
             y_hat = _noisy(y) if self.training else torch.round(y)
-            v = self._per_channel(y_hat)
-            lik = logistic_bin_likelihood(self.logits_cdf(v - 0.5), self.logits_cdf(v + 0.5))
-            return y_hat, self._from_channel(lik, y)
+            return y_hat, self.likelihood(y_hat)
         y_hat = self._clamped(y)
         idx = self._per_channel(y_hat - self._offset.view(1, -1, 1, 1).to(y.dtype)).long().squeeze(1)
         lik = torch.gather(self._pmf, 1, idx).to(y.dtype).unsqueeze(1)
         return y_hat, self._from_channel(lik, y)
+
+    def likelihood(self, y_hat: Tensor) -> Tensor:
+        """The density's mass on the unit bin around each value of ``y_hat`` (B, C, H, W) (noisy in
+        training, rounded in eval), from the CDF network, not the tables."""
+        v = self._per_channel(y_hat)
+        lik = logistic_bin_likelihood(self.logits_cdf(v - 0.5), self.logits_cdf(v + 0.5))
+        return self._from_channel(lik, y_hat)
 
     def _clamped(self, y: Tensor) -> Tensor:
         """Eval quantization: ``round(y)`` clamped to each channel's table."""
@@ -188,23 +193,32 @@ class FactorizedDensity(nn.Module):
         if not self.updated:
             raise InputError(f"{who}: call update() after training (or load an updated model) before coding")
 
-    def compress(self, y: Tensor) -> list[bytes]:
+    def symbols(self, y: Tensor) -> np.ndarray:
+        """The coder's symbols of ``y`` (B, C, H, W): eval quantization minus each channel's table
+        offset, int64 in ``[0, table length)``."""
         self._require_update("FactorizedDensity.compress")
         _check_latent(y, self.channels, "FactorizedDensity.compress")
         _check_finite(y, "FactorizedDensity.compress")
-        sym = (self._clamped(y) - self._offset.view(1, -1, 1, 1).to(y.dtype)).to(torch.int64).numpy()
-        tables = self._tables()
+        return (self._clamped(y) - self._offset.view(1, -1, 1, 1).to(y.dtype)).to(torch.int64).numpy()
+
+    def values(self, symbols: list[np.ndarray], shape: tuple[int, int]) -> Tensor:
+        """Inverse of :meth:`symbols` for one item: one symbol array per channel -> (1, C, H, W)."""
+        sym = torch.from_numpy(np.stack(symbols).astype(np.float32)).view(1, self.channels, *shape)
+        return sym + self._offset.view(1, -1, 1, 1).float()
+
+    def compress(self, y: Tensor) -> list[bytes]:
+        sym, tables = self.symbols(y), self.tables()
         return [encode_tables([sym[b, c] for c in range(self.channels)], tables) for b in range(sym.shape[0])]
 
     def decompress(self, strings: list[bytes], shape: tuple[int, int]) -> Tensor:
         self._require_update("FactorizedDensity.decompress")
-        n = shape[0] * shape[1]
-        tables = self._tables()
-        out = [np.stack(decode_tables(s, [n] * self.channels, tables)) for s in strings]
-        sym = torch.from_numpy(np.stack(out).astype(np.float32)).view(len(strings), self.channels, *shape)
-        return sym + self._offset.view(1, -1, 1, 1).float()
+        counts, tables = [shape[0] * shape[1]] * self.channels, self.tables()
+        if not strings:
+            return torch.zeros(0, self.channels, *shape)
+        return torch.cat([self.values(decode_tables(s, counts, tables), shape) for s in strings])
 
-    def _tables(self) -> list[np.ndarray]:
+    def tables(self) -> list[np.ndarray]:
+        """Each channel's pmf over its table (after :meth:`update`)."""
         pmf = self._pmf.numpy()
         return [pmf[c, : int(n)] for c, n in enumerate(self._length.tolist())]
 

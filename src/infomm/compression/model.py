@@ -65,6 +65,7 @@ from infomm.compression.bitstream import container_bytes, pack, stream_overhead_
 from infomm.compression.context_codecs import QUANTIZERS, ContextLatentCodec
 from infomm.compression.latent_codecs import (
     SHARED,
+    ChainedDensity,
     ConditionalLatentCodec,
     GaussianParams,
     SeparateLatentCodec,
@@ -105,6 +106,12 @@ class CodecConfig:
         fusion_hidden: hidden width of the fusion network that makes ``s`` (of each part's for an
             ``independent`` codec); 0 means ``channels``. The joint codec that nests an
             independent one (:mod:`~infomm.compression.nesting`) has ``2 * channels``.
+        coupled: with ``independent``, the entropy models read across the modalities while the
+            transforms do not (the *coupled* codec): ``s``'s RGB part is coded given its decoded
+            depth part (:class:`~infomm.compression.latent_codecs.ChainedDensity`) and each
+            private latent given all of ``s_hat``. The decoders read only their own modality's
+            latents; the other modality sets the rate model and, through the predicted means,
+            the offset of the grid the latents are rounded on (mean-shifted rounding).
     """
 
     channels: int = 48
@@ -117,6 +124,7 @@ class CodecConfig:
     temporal: bool = False
     independent: bool = False
     fusion_hidden: int = 0
+    coupled: bool = False
 
     def validate(self) -> None:
         for name in ("channels", "shared", "private"):
@@ -131,6 +139,11 @@ class CodecConfig:
             raise InputError(
                 f"independent=True codes single frames with the scalar quantizer "
                 f"(got quantizer={self.quantizer!r}, temporal={self.temporal}); drop one of the settings"
+            )
+        if self.coupled and not (self.independent and self.conditional):
+            raise InputError(
+                f"coupled=True couples the entropy models of an independent codec (got independent="
+                f"{self.independent}, conditional={self.conditional}); set independent=True, conditional=True"
             )
 
     @property
@@ -153,6 +166,7 @@ class CodecConfig:
         kind = "joint" if self.conditional else "separate"
         if self.independent:
             kind = "independent" if self.conditional else "independent-marginal"
+            kind = "coupled" if self.coupled else kind
         vq = f"-vq{self.codebook_size}" if self.quantizer == "vq" else ""
         clip = "-clip" if self.temporal else ""
         hidden = f"-f{self.fusion_hidden}" if self.fusion_hidden else ""
@@ -339,10 +353,17 @@ class DepthVideoCodec(nn.Module):
                 codebook_size=cfg.codebook_size,
             )
         elif cfg.conditional:
-            nets = None
-            if cfg.independent:  # each private model reads its own modality's part of s_hat
+            nets: dict[str, nn.Module] | None = None
+            shared_model: nn.Module | None = None
+            if cfg.coupled:  # each private model reads all of s_hat, as wide as the independent one's
+                hidden = max(2 * cfg.private, cfg.shared)
+                nets = {m: GaussianParams(cfg.shared_total, cfg.private, hidden) for m in private}
+                shared_model = ChainedDensity(widths["depth"], widths["rgb"])
+            elif cfg.independent:  # each private model reads its own modality's part of s_hat
                 nets = {m: SideSlice(self.slices[m], GaussianParams(widths[m], cfg.private)) for m in private}
-            self.latent_codec = ConditionalLatentCodec(cfg.shared_total, private, param_nets=nets)
+            self.latent_codec = ConditionalLatentCodec(
+                cfg.shared_total, private, param_nets=nets, shared_model=shared_model
+            )
         else:
             self.latent_codec = SeparateLatentCodec(cfg.shared_total, private)
         self.inter_codec: ContextLatentCodec | None = None

@@ -29,6 +29,12 @@ Baselines (:data:`BASELINES`), both on the joint codec's backbone and sizes:
                                           cross-modal blocks zero: :mod:`~infomm.compression.nesting`),
                                           E more epochs, the same batches and noise
 
+``coupled=True`` makes the joint codec the *coupled* one (``CodecConfig.coupled``: the independent
+transforms, entropy models that read across the modalities); the sweep writes ``rd-coupled.json``
+and ``rd-coupled.png``, and a nested sweep reads back the same start and nested independent codec
+as the sweep of the nesting joint codec in the same folder (the coupled codec trains in
+``coupled-nested<E>``).
+
 Two architectures trained apart differ in how fast they train as well as in what they can
 represent; at short training lengths that difference swamps the cross-modal gain (the shuffled
 control showed one). The nested pair differs only in the cross-modal paths.
@@ -172,14 +178,29 @@ def finished_metrics(
     return saved["metrics"] if got == want else None
 
 
-def _kinds(baseline: str, nested: int, options: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+#: the coupled codec's settings (``rd_sweep(coupled=True)``)
+COUPLED: dict[str, Any] = {**BASELINES["independent"], "coupled": True}
+
+
+def _kinds(
+    baseline: str, nested: int, options: dict[str, Any], coupled: bool = False
+) -> dict[str, tuple[str, dict[str, Any]]]:
     """Point name -> (folder name, settings) of each model a sweep fits, in fitting order."""
     if not nested:
-        return {"joint": ("joint", {"conditional": True}), baseline: (baseline, BASELINES[baseline])}
+        first: tuple[str, dict[str, Any]] = (
+            ("coupled", COUPLED) if coupled else ("joint", {"conditional": True})
+        )
+        return {"joint": first, baseline: (baseline, BASELINES[baseline])}
     start = BASELINES["independent"]
+    more = {"epochs": nested, "init": "independent"}
+    if coupled:
+        return {
+            "start": ("independent", start),
+            "joint": (f"coupled-nested{nested}", {**more, **COUPLED}),
+            "independent": (f"independent-nested{nested}", {**more, **start}),
+        }
     codec = with_options(CodecTrainConfig(), {**options, **start}, "rd_sweep", nested=("codec",)).codec
     joint = nesting_config(codec)
-    more = {"epochs": nested, "init": "independent"}
     return {
         "start": ("independent", start),
         "joint": (
@@ -203,6 +224,7 @@ def rd_sweep(
     *,
     baseline: str = "separate",
     nested: int = 0,
+    coupled: bool = False,
     on_fit: Callable[[str, float], None] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
@@ -214,20 +236,21 @@ def rd_sweep(
     one as it is and the joint one as the joint codec that nests it, its cross-modal weights
     starting at zero (:mod:`~infomm.compression.nesting`): the same weights, batches and noise at
     the start, so the comparison measures what the cross-modal paths add, not how fast two
-    architectures train."""
+    architectures train. ``coupled``: the joint codec is the coupled one (module docstring)."""
     if len(lambdas) < 2 or any(not lam > 0 for lam in lambdas):
         raise InputError(
             f"lambdas={list(lambdas)}: pass at least 2 positive values (6 or more for a BD-rate)"
         )
     if baseline not in BASELINES:
         raise InputError(f"baseline={baseline!r} is not known; use one of {', '.join(BASELINES)}")
-    clash = sorted(set(options) & {"conditional", "independent", "init", "fusion_hidden"})
+    clash = sorted(set(options) & {"conditional", "independent", "init", "fusion_hidden", "coupled"})
     if clash:
         raise InputError(f"{clash}: the sweep sets these per model; choose the codecs with baseline=")
     if isinstance(nested, bool) or not isinstance(nested, int) or nested < 0:
         raise InputError(f"nested={nested!r} must be a number of epochs >= 0 (0: no nested pair)")
-    if nested and baseline != "independent":
-        raise InputError(f"nested={nested} compares against baseline='independent' (got {baseline!r})")
+    if (nested or coupled) and baseline != "independent":
+        what = f"nested={nested}" if nested else "coupled=True"
+        raise InputError(f"{what} compares against baseline='independent' (got {baseline!r})")
     out = Path(out_dir)
     data = data_fingerprint(clips)
 
@@ -244,7 +267,7 @@ def rd_sweep(
             metrics = fit_codec(clips, folder, resume=same, **settings).metrics
         return metrics
 
-    kinds = _kinds(baseline, nested, options)
+    kinds = _kinds(baseline, nested, options, coupled)
     points: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
     for lam in sorted(lambdas):
         for kind, (name, settings) in kinds.items():
@@ -259,13 +282,15 @@ def rd_sweep(
         "lambdas": sorted(lambdas),
         "baseline": baseline,
         "nested": nested,
+        "coupled": coupled,
         "points": points,
         "bd_rate": bd_summary(points[baseline], points["joint"]),
         "bd_rate_latent": bd_summary(points[baseline], points["joint"], "bpp_latent"),
         "options": options,
     }
-    atomic.write_json(out / "rd.json", result)
-    plot_rd(result, out / "rd.png")
+    name = "rd-coupled" if coupled else "rd"
+    atomic.write_json(out / f"{name}.json", result)
+    plot_rd(result, out / f"{name}.png")
     return result
 
 

@@ -305,16 +305,24 @@ def warm_start(model: DepthVideoCodec, path: str | Path) -> None:
         raise InputError(f"init={str(path)!r}: {e}") from None
     if source.config == model.config:
         state = source.state_dict()
-    elif source.config.independent and nesting_config(source.config) == model.config:
-        state = embed_independent(source).state_dict()
+    elif model.config in _nesting(source.config):
+        state = embed_independent(source, coupled=model.config.coupled).state_dict()
     else:
-        want = nesting_config(source.config).model_id if source.config.independent else source.config.model_id
+        nests = " or ".join(c.model_id for c in _nesting(source.config))
         raise InputError(
             f"init={str(path)!r} holds a {source.config.model_id} codec, which cannot start a "
-            f"{model.config.model_id} one; start the same codec, or from an independent codec the "
-            f"joint codec {want} (its nesting_config)"
+            f"{model.config.model_id} one; start the same codec"
+            + (f", or a joint codec that nests it: {nests} (nesting_config)" if nests else "")
         )
     model.load_state_dict(state)
+
+
+def _nesting(source: CodecConfig) -> list[CodecConfig]:
+    """The joint codecs that nest the codec ``source`` (none unless it is an independent codec)."""
+    try:
+        return [nesting_config(source, coupled) for coupled in (False, True)]
+    except InputError:
+        return []
 
 
 def _coded_bpp(model: DepthVideoCodec, rgb: Tensor, depth: Tensor) -> dict[str, float]:
