@@ -198,3 +198,7 @@ def test_a_chained_density_codes_the_second_part_at_its_conditional_entropy():
     assert torch.equal(chain.decompress(strings, (4, 4)), y_hat[:4])
     for data, item in zip(strings, lik[:4], strict=True):  # the stream is the estimated code length
         assert abs(8 * len(data) - float(-torch.log2(item).sum())) <= 64
+    with pytest.raises(
+        InputError, match=r"ChainedDensity: latent of shape \(4, 3, 4, 4\); expected \(batch, 4,"
+    ):
+        chain.compress(y[:4, :3])

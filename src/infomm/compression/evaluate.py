@@ -184,7 +184,9 @@ def evaluate_codec(
         metrics["bpp_by_frame"] = [float(v) for v in np.mean([r["bpp_by_frame"] for r in rows], axis=0)]
     codec = model.latent_codec
     vq_joint = isinstance(codec, ContextLatentCodec) and codec.quantizer == "vq" and codec.conditional
-    cross = not model.config.independent  # an independent codec's conditioning stays within a modality
+    # an independent codec's s is two modalities' parts, not one shared latent, and a coupled
+    # codec's cross-modal saving is its BD-rate against the independent codec: no operational MI
+    cross = not model.config.independent
     if (
         (isinstance(codec, ConditionalLatentCodec) or vq_joint)
         and cross

@@ -136,7 +136,15 @@ class ChainedDensity(nn.Module):
     def _mean(self, y1_hat: Tensor) -> Tensor:
         return per_item(self.mean, y1_hat)  # type: ignore[no-any-return]
 
+    def _check(self, y: Tensor) -> None:
+        channels = self.split + self.second.channels
+        if y.dim() != 4 or y.shape[1] != channels:
+            raise InputError(
+                f"ChainedDensity: latent of shape {tuple(y.shape)}; expected (batch, {channels}, height, width)"
+            )
+
     def forward(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        self._check(y)
         y1_hat, lik1 = self.first(y[:, : self.split])
         mu = self._mean(y1_hat)
         y2 = y[:, self.split :]
@@ -154,6 +162,7 @@ class ChainedDensity(nn.Module):
         self.second.update()
 
     def compress(self, y: Tensor) -> list[bytes]:
+        self._check(y)
         with eval_mode(self):
             y1 = y[:, : self.split]
             sym1 = self.first.symbols(y1)
