@@ -29,7 +29,7 @@ Sections (each recorded with the machine's load):
   ``results/compression_controls_nested_small.png``;
 * ``nested_more``: that nested pair on 4 times the clips at the same number of steps (the start's
   and the nested epochs divided by 4), with seed-1 replicates of the shuffled and synthetic
-  sets and both on 16 times the clips; plot ``results/compression_controls_nested_more.png``;
+  sets and both on 16 and 32 times the clips; plot ``results/compression_controls_nested_more.png``;
 * ``coupled``: the nested pair of ``nested_more`` (the same starts, read back) with the coupled
   codec in place of the nesting joint codec: the independent transforms, entropy models that read
   across the modalities (``CodecConfig.coupled``), so that a saving can only be a cross-modal rate
@@ -405,8 +405,8 @@ def nested_small_section(work: Path, quick: bool) -> dict[str, Any]:
 
 
 #: how many times the clips :func:`nested_more_section` trains on, at the same number of steps,
-#: and how many times its probe of the synthetic and shuffled sets (no positive control or seeds)
-MORE_CLIPS, MORE_CLIPS_PROBE = 4, 16
+#: and how many times its probes of the synthetic and shuffled sets (no positive control or seeds)
+MORE_CLIPS, MORE_CLIPS_PROBES = 4, (16, 32)
 #: what a seed replicate differs by, as the tables say it
 SEED_REPLICATE = "seed {seed}: other held-out clips, initialisation and noise"
 
@@ -414,8 +414,8 @@ SEED_REPLICATE = "seed {seed}: other held-out clips, initialisation and noise"
 def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
     """The nested pair of :func:`nested_small_section` on :data:`MORE_CLIPS` times the scenes at the
     same number of steps (each set with its own start), with the replicates of
-    :data:`NESTED_REPLICATES` and the synthetic and shuffled sets on :data:`MORE_CLIPS_PROBE` times
-    the scenes: whether the held-out penalty of the cross-modal paths (they fit the training
+    :data:`NESTED_REPLICATES` and the synthetic and shuffled sets on :data:`MORE_CLIPS_PROBES` times
+    the scenes (:func:`_more_replicates`): whether the held-out penalty of the cross-modal paths (they fit the training
     scenes) goes with more scenes, and whether the cross-modal saving grows."""
     lambdas = _controls_setup(quick)[2]
     size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
@@ -428,30 +428,30 @@ def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
         "epochs_more": first["nested"],
         "sets": sets,
         "checks": control_checks(sets),
-        "replicates": {},
+        "replicates": _more_replicates(work, quick, size),
     }
-    for name, seed in NESTED_REPLICATES:
-        rep = nested_set(work, name, quick, seed, size=size, more=MORE_CLIPS)
-        out["replicates"][f"{name}/seed{seed}"] = _replicate(name, rep)
-    for name in ("synthetic", "shuffled"):
-        rep = nested_set(work, name, quick, size=size, more=MORE_CLIPS_PROBE)
-        clips = rep["data"]["clips"]
-        out["replicates"][f"{name}/{clips}clips"] = _replicate(
-            name,
-            rep,
-            f"{clips} clips, {rep['options']['epochs']} epochs for the start and {rep['nested']} more: "
-            f"{MORE_CLIPS_PROBE} times the scenes at the same number of steps",
-        )
     return out
 
 
-#: the coupled section's replicates, those of :func:`nested_more_section`: (set, seed (None: the
-#: section's), how many times the clips)
-COUPLED_REPLICATES: tuple[tuple[str, int | None, int], ...] = (
-    *((name, seed, MORE_CLIPS) for name, seed in NESTED_REPLICATES),
-    ("synthetic", None, MORE_CLIPS_PROBE),
-    ("shuffled", None, MORE_CLIPS_PROBE),
-)
+def _more_replicates(work: Path, quick: bool, size: int, coupled: bool = False) -> dict[str, Any]:
+    """The replicates of :func:`nested_more_section` (``coupled``: of :func:`coupled_section`, on the
+    same starts): the seeds of :data:`NESTED_REPLICATES` at :data:`MORE_CLIPS` times the clips, and
+    the synthetic and shuffled sets at each of :data:`MORE_CLIPS_PROBES` times the clips."""
+    out: dict[str, Any] = {}
+    for name, seed in NESTED_REPLICATES:
+        rep = nested_set(work, name, quick, seed, size=size, more=MORE_CLIPS, coupled=coupled)
+        out[f"{name}/seed{seed}"] = _replicate(name, rep)
+    for more in MORE_CLIPS_PROBES:
+        for name in ("synthetic", "shuffled"):
+            rep = nested_set(work, name, quick, size=size, more=more, coupled=coupled)
+            clips = rep["data"]["clips"]
+            out[f"{name}/{clips}clips"] = _replicate(
+                name,
+                rep,
+                f"{clips} clips, {rep['options']['epochs']} epochs for the start and {rep['nested']} more: "
+                f"{more} times the scenes at about the same number of steps",
+            )
+    return out
 
 
 def coupled_section(work: Path, quick: bool) -> dict[str, Any]:
@@ -474,16 +474,8 @@ def coupled_section(work: Path, quick: bool) -> dict[str, Any]:
         "coupled": True,  # the points' "joint" is the coupled codec
         "sets": sets,
         "checks": control_checks(sets),
-        "replicates": {},
+        "replicates": _more_replicates(work, quick, size, coupled=True),
     }
-    for name, seed, more in COUPLED_REPLICATES:  # keyed as nested_more_section keys its own
-        rep = nested_set(work, name, quick, seed, size=size, more=more, coupled=True)
-        clips = rep["data"]["clips"]
-        if seed is not None:
-            out["replicates"][f"{name}/seed{seed}"] = _replicate(name, rep)
-        else:
-            what = f"{clips} clips: {more} times the scenes at the same number of steps"
-            out["replicates"][f"{name}/{clips}clips"] = _replicate(name, rep, what)
     return out
 
 
