@@ -34,6 +34,9 @@ Sections (each recorded with the machine's load):
   codec in place of the nesting joint codec: the independent transforms, entropy models that read
   across the modalities (``CodecConfig.coupled``), so that a saving can only be a cross-modal rate
   saving; plot ``results/compression_controls_coupled.png``;
+* ``longer``: both codecs of ``nested_more`` and ``coupled`` on the synthetic and shuffled sets,
+  trained 4 times the nested epochs from the same starts; plots
+  ``results/compression_controls_longer_{joint,coupled}.png``;
 * ``classical``: AVIF 4:4:4 (RGB) and JPEG XL 16-bit (depth) from ``imagecodecs`` on the same
   held-out frames, and the total bits that pair needs at each joint-codec point's quality;
 * ``speed``: encode / decode of one 256x256 frame with the trained mid-lambda joint codec, and
@@ -333,6 +336,7 @@ def nested_set(
     size: int | None = None,
     more: int = 1,
     coupled: bool = False,
+    longer: int = 1,
 ) -> dict[str, Any]:
     """One control's nested pair (``rd_sweep(nested=...)``): the controls' independent codec (read
     back from ``work/controls/<name>``, fitted where missing) and both codecs trained
@@ -343,7 +347,8 @@ def nested_set(
     ``more``: ``more`` times the clips at the same number of steps (the start's and the nested
     epochs divided by ``more``, rounded up) in ``work/controls-...-<clips>clips/<name>``;
     ``coupled``: the coupled codec in place of the nesting joint codec (the same start and nested
-    independent codec, read back where the other pair was fitted)."""
+    independent codec, read back where the other pair was fitted); ``longer``: the nested epochs
+    times ``longer`` (the same start)."""
     data, opts, lambdas = _controls_setup(quick)
     folder, nested = "controls", 1 if quick else CONTROLS_NESTED
     if seed is not None:
@@ -354,6 +359,7 @@ def nested_set(
         data["clips"] *= more
         opts["epochs"], nested = -(-opts["epochs"] // more), -(-nested // more)
         folder = f"{folder}-{data['clips']}clips"
+    nested *= longer
     return _control_sweep(work / folder / name, name, data, opts, lambdas, nested=nested, coupled=coupled)
 
 
@@ -476,6 +482,32 @@ def coupled_section(work: Path, quick: bool) -> dict[str, Any]:
         "checks": control_checks(sets),
         "replicates": _more_replicates(work, quick, size, coupled=True),
     }
+    return out
+
+
+#: how many times the nested epochs :func:`longer_section` trains, from the same starts
+LONGER = 4
+
+
+def longer_section(work: Path, quick: bool) -> dict[str, Any]:
+    """The nesting joint codec and the coupled codec of :func:`nested_more_section` and
+    :func:`coupled_section` on the synthetic and shuffled sets (the same starts, read back), each
+    pair trained :data:`LONGER` times the nested epochs: whether training length raises the
+    cross-modal saving that more scenes did not."""
+    size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
+    out: dict[str, Any] = {"lambdas": list(_controls_setup(quick)[2]), "longer": LONGER, "codecs": {}}
+    for coupled in (False, True):
+        sets = {
+            name: nested_set(work, name, quick, size=size, more=MORE_CLIPS, coupled=coupled, longer=LONGER)
+            for name in ("synthetic", "shuffled")
+        }
+        out["codecs"]["coupled" if coupled else "joint"] = {
+            "coupled": coupled,
+            "sets": sets,
+            "checks": control_checks(sets),
+        }
+    first = out["codecs"]["joint"]["sets"]["synthetic"]
+    out.update(data=first["data"], run=first["options"], epochs_more=first["nested"])
     return out
 
 
@@ -1250,6 +1282,45 @@ def _coupled_lines(c: dict[str, Any], fused: dict[str, Any] | None) -> list[str]
     return lines
 
 
+#: the longer section's plots, one per codec (joint: the nesting joint codec; coupled)
+LONGER_PLOT = "compression_controls_longer_{codec}.png"
+
+
+def _longer_lines(
+    lo: dict[str, Any], fused: dict[str, Any] | None, coupled: dict[str, Any] | None
+) -> list[str]:
+    """Both codecs' stream-bit BD-rates after the nested epochs and after LONGER times them."""
+    e = lo["epochs_more"]
+    lines = [
+        "",
+        f"## Cross-modal controls, {lo['longer']} times the training, {lo['data']['size']} x {lo['data']['size']}, "
+        f"{lo['data']['clips']} clips",
+        "",
+        f"The synthetic and shuffled sets of the two previous sections (the same starts, read back), with the "
+        f"nested independent codec, the nesting joint codec and the coupled codec each trained {e} epochs from "
+        f"the start instead of {e // lo['longer']}. BD-rate of each codec vs the nested independent codec "
+        "trained as long (stream bits). Plots: "
+        + ", ".join(f"`results/{LONGER_PLOT.format(codec=k)}`" for k in lo["codecs"])
+        + ".",
+        "",
+        f"| set / axis | joint, {e // lo['longer']} epochs | joint, {e} epochs | coupled, {e // lo['longer']} epochs "
+        f"| coupled, {e} epochs |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key, row in lo["codecs"]["joint"]["checks"].items():
+        if not key.endswith("bpp_latent"):
+            continue
+        short = [c["checks"].get(key) if c else None for c in (fused, coupled)]
+        cells = [
+            _bd_cells(short[0])[0] if short[0] else "-",
+            _bd_cells(row)[0],
+            _bd_cells(short[1])[0] if short[1] else "-",
+            _bd_cells(lo["codecs"]["coupled"]["checks"][key])[0],
+        ]
+        lines.append(f"| {key.rsplit('/', 1)[0]} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _bd_cells(row: dict[str, Any]) -> tuple[str, str]:
     """A check row's BD-rate and overlapping quality range, as table cells."""
     if row["bd_rate"] is None:
@@ -1845,6 +1916,8 @@ def render(res: dict[str, Any]) -> str:
     if "coupled" in res:
         lines += _nested_lines(res["coupled"], None, "coupled")
         lines += _coupled_lines(res["coupled"], res.get("nested_more"))
+    if "longer" in res:
+        lines += _longer_lines(res["longer"], res.get("nested_more"), res.get("coupled"))
     if "budgets" in res:
         lines += _budget_lines(res["budgets"])
     if "jscc" in res:
@@ -1861,6 +1934,7 @@ SECTIONS = (
     "nested_small",
     "nested_more",
     "coupled",
+    "longer",
     "budgets",
     "jscc",
 )
@@ -1903,6 +1977,8 @@ def main() -> None:
         for key, name in CONTROL_PLOTS.items():
             if key in res:
                 plot_controls(res[key], args.out / name)
+        for key, c in res.get("longer", {}).get("codecs", {}).items():
+            plot_controls(c, args.out / LONGER_PLOT.format(codec=key))
         write_text(args.out / "compression.md", render(res))
         return
     torch.set_num_threads(1)
@@ -1946,6 +2022,11 @@ def main() -> None:
         res["coupled"] = coupled_section(args.work, args.quick)
         args.out.mkdir(parents=True, exist_ok=True)
         plot_controls(res["coupled"], args.out / CONTROL_PLOTS["coupled"])
+    if "longer" in todo:  # reads back nested_more's starts
+        res["longer"] = longer_section(args.work, args.quick)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for key, c in res["longer"]["codecs"].items():
+            plot_controls(c, args.out / LONGER_PLOT.format(codec=key))
     if "budgets" in todo:
         res["budgets"] = budgets_section(args.work, args.quick)
     if "jscc" in todo:
