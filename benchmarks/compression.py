@@ -417,15 +417,19 @@ MORE_CLIPS, MORE_CLIPS_PROBES = 4, (16, 32)
 SEED_REPLICATE = "seed {seed}: other held-out clips, initialisation and noise"
 
 
-def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
+def nested_more_section(work: Path, quick: bool, coupled: bool = False) -> dict[str, Any]:
     """The nested pair of :func:`nested_small_section` on :data:`MORE_CLIPS` times the scenes at the
     same number of steps (each set with its own start), with the replicates of
-    :data:`NESTED_REPLICATES` and the synthetic and shuffled sets on :data:`MORE_CLIPS_PROBES` times
-    the scenes (:func:`_more_replicates`): whether the held-out penalty of the cross-modal paths (they fit the training
-    scenes) goes with more scenes, and whether the cross-modal saving grows."""
+    :func:`_more_replicates`: whether the held-out penalty of the cross-modal paths (they fit the
+    training scenes) goes with more scenes, and whether the cross-modal saving grows.
+
+    ``coupled`` (:func:`coupled_section`): the coupled codec (``CodecConfig.coupled``) as the joint
+    one, on the same starts and nested independent codecs (read back where they were fitted)."""
     lambdas = _controls_setup(quick)[2]
     size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
-    sets = {name: nested_set(work, name, quick, size=size, more=MORE_CLIPS) for name in CONTROLS}
+    sets = {
+        name: nested_set(work, name, quick, size=size, more=MORE_CLIPS, coupled=coupled) for name in CONTROLS
+    }
     first = sets["synthetic"]  # the settings nested_set derived: every set has the same
     out: dict[str, Any] = {
         "data": first["data"],
@@ -434,15 +438,17 @@ def nested_more_section(work: Path, quick: bool) -> dict[str, Any]:
         "epochs_more": first["nested"],
         "sets": sets,
         "checks": control_checks(sets),
-        "replicates": _more_replicates(work, quick, size),
+        "replicates": _more_replicates(work, quick, size, coupled),
     }
+    if coupled:
+        out["coupled"] = True  # the points' "joint" is the coupled codec
     return out
 
 
 def _more_replicates(work: Path, quick: bool, size: int, coupled: bool = False) -> dict[str, Any]:
-    """The replicates of :func:`nested_more_section` (``coupled``: of :func:`coupled_section`, on the
-    same starts): the seeds of :data:`NESTED_REPLICATES` at :data:`MORE_CLIPS` times the clips, and
-    the synthetic and shuffled sets at each of :data:`MORE_CLIPS_PROBES` times the clips."""
+    """The replicates of :func:`nested_more_section`: the seeds of :data:`NESTED_REPLICATES` at
+    :data:`MORE_CLIPS` times the clips, and the synthetic and shuffled sets at each of
+    :data:`MORE_CLIPS_PROBES` times the clips."""
     out: dict[str, Any] = {}
     for name, seed in NESTED_REPLICATES:
         rep = nested_set(work, name, quick, seed, size=size, more=MORE_CLIPS, coupled=coupled)
@@ -461,28 +467,9 @@ def _more_replicates(work: Path, quick: bool, size: int, coupled: bool = False) 
 
 
 def coupled_section(work: Path, quick: bool) -> dict[str, Any]:
-    """The nested pair of :func:`nested_more_section` with the coupled codec
-    (``CodecConfig.coupled``: :mod:`infomm.compression.nesting`) as the joint one: the same starts
-    and nested independent codecs (read back where that section fitted them), and the coupled
-    codec trained from each start for the same epochs. Its decoders read only their own
-    modality's latents, so on shuffled pairs it has no capacity to gain from."""
-    lambdas = _controls_setup(quick)[2]
-    size = SMALL_SIZE_QUICK if quick else SMALL_SIZE
-    sets = {
-        name: nested_set(work, name, quick, size=size, more=MORE_CLIPS, coupled=True) for name in CONTROLS
-    }
-    first = sets["synthetic"]
-    out: dict[str, Any] = {
-        "data": first["data"],
-        "run": first["options"],
-        "lambdas": list(lambdas),
-        "epochs_more": first["nested"],
-        "coupled": True,  # the points' "joint" is the coupled codec
-        "sets": sets,
-        "checks": control_checks(sets),
-        "replicates": _more_replicates(work, quick, size, coupled=True),
-    }
-    return out
+    """:func:`nested_more_section` with the coupled codec as the joint one: its decoders read only
+    their own modality's latents, so on shuffled pairs it has no capacity to gain from."""
+    return nested_more_section(work, quick, coupled=True)
 
 
 #: how many times the nested epochs :func:`longer_section` trains, from the same starts
@@ -1269,16 +1256,17 @@ def _coupled_lines(c: dict[str, Any], fused: dict[str, Any] | None) -> list[str]
         "| set / axis / rate | nesting joint | coupled |",
         "| --- | --- | --- |",
     ]
-    rows = [(key, row, fused["checks"].get(key)) for key, row in c["checks"].items()]
+    runs = [("", c["checks"], fused["checks"])]
     for rep_key, rep in c.get("replicates", {}).items():
         other = fused.get("replicates", {}).get(rep_key, {}).get("checks", {})
-        name, what = rep_key.split("/", 1)
-        rows += [(f"{key} ({what})", row, other.get(key)) for key, row in rep["checks"].items()]
-    for key, row, other in rows:
-        if (
-            key.split("/")[-1].split(" ")[0] == "bpp_latent"
-        ):  # the judged rate; whole files in the tables above
-            lines.append(f"| {key} | {_bd_cells(other)[0] if other else '-'} | {_bd_cells(row)[0]} |")
+        runs.append((f" ({rep_key.split('/', 1)[1]})", rep["checks"], other))
+    for what, checks, other_checks in runs:
+        for key, row in checks.items():
+            if key.endswith("bpp_latent"):  # the judged rate; whole files in the tables above
+                other = other_checks.get(key)
+                lines.append(
+                    f"| {key}{what} | {_bd_cells(other)[0] if other else '-'} | {_bd_cells(row)[0]} |"
+                )
     return lines
 
 

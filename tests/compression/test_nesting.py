@@ -224,6 +224,21 @@ def test_a_nested_sweep_trains_both_codecs_from_the_same_start(tmp_path, capsys)
     assert "nested=2 compares against baseline='independent'" in capsys.readouterr().err
 
 
+def _count_fits(monkeypatch: pytest.MonkeyPatch, root: Path) -> list[str]:
+    """From now on, the folders (relative to ``root``) that ``rd_sweep`` fits a codec in."""
+    from infomm.compression import sweep
+
+    fitted: list[str] = []
+    real = sweep.fit_codec
+
+    def counting(clips, out_dir, **kw):
+        fitted.append(str(Path(out_dir).relative_to(root)))
+        return real(clips, out_dir, **kw)
+
+    monkeypatch.setattr(sweep, "fit_codec", counting)
+    return fitted
+
+
 def test_a_nested_point_is_fitted_again_when_its_start_changes(tmp_path, monkeypatch):
     """A sweep run again reads back its finished points, also from a folder moved elsewhere (the
     start is known by its weights, not its path); a start whose weights changed (fitted again)
@@ -233,14 +248,7 @@ def test_a_nested_point_is_fitted_again_when_its_start_changes(tmp_path, monkeyp
     clips = synthetic_rgbd(6, frames=2, size=(32, 32))
     opts = {**TINY, "epochs": 1, "batch_size": 4}
     sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)
-    fitted: list[str] = []
-    real = sweep.fit_codec
-
-    def counting(clips, out_dir, **kw):
-        fitted.append(str(Path(out_dir).relative_to(tmp_path)))
-        return real(clips, out_dir, **kw)
-
-    monkeypatch.setattr(sweep, "fit_codec", counting)
+    fitted = _count_fits(monkeypatch, tmp_path)
     sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)
     assert fitted == []
     moved = tmp_path / "moved"
@@ -267,14 +275,7 @@ def test_a_coupled_sweep_reuses_the_nested_pairs_start(tmp_path, capsys, monkeyp
     clips = synthetic_rgbd(6, frames=2, size=(32, 32))
     opts = {**TINY, "epochs": 1, "batch_size": 4, "lr": 0.0}
     nested = sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, **opts)
-    fitted: list[str] = []
-    real = sweep.fit_codec
-
-    def counting(clips, out_dir, **kw):
-        fitted.append(str(Path(out_dir).relative_to(tmp_path)))
-        return real(clips, out_dir, **kw)
-
-    monkeypatch.setattr(sweep, "fit_codec", counting)
+    fitted = _count_fits(monkeypatch, tmp_path)
     res = sweep.rd_sweep(clips, tmp_path, [0.01, 0.1], baseline="independent", nested=1, coupled=True, **opts)
     assert fitted == ["lambda-0.01/coupled-nested1", "lambda-0.1/coupled-nested1"]
     assert res["coupled"] and json.loads((tmp_path / "rd.json").read_text())["points"] == nested["points"]
@@ -296,3 +297,5 @@ def test_a_coupled_sweep_reuses_the_nested_pairs_start(tmp_path, capsys, monkeyp
         "fitting the coupled codec at lambda 0.1" in printed and (tmp_path / "e" / "rd-coupled.json").exists()
     )
     assert (tmp_path / "e" / "lambda-0.01" / "coupled").is_dir() and not (tmp_path / "e" / "rd.json").exists()
+    assert main([*args, "--coupled", "--out", str(tmp_path / "f")]) == 2
+    assert "--coupled compares against --versus independent (got --versus separate)" in capsys.readouterr().err

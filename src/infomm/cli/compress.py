@@ -468,6 +468,8 @@ def rd_command(
 
     if baseline not in BASELINES:
         raise InputError(f"--versus {baseline!r} is not known; use one of {', '.join(BASELINES)}")
+    if coupled and baseline != "independent":
+        raise InputError(f"--coupled compares against --versus independent (got --versus {baseline}); add it")
 
     try:
         lams = [float(x) for x in lambdas.split(",") if x.strip()]
