@@ -298,4 +298,6 @@ def test_a_coupled_sweep_reuses_the_nested_pairs_start(tmp_path, capsys, monkeyp
     )
     assert (tmp_path / "e" / "lambda-0.01" / "coupled").is_dir() and not (tmp_path / "e" / "rd.json").exists()
     assert main([*args, "--coupled", "--out", str(tmp_path / "f")]) == 2
-    assert "--coupled compares against --versus independent (got --versus separate)" in capsys.readouterr().err
+    assert (
+        "--coupled compares against --versus independent (got --versus separate)" in capsys.readouterr().err
+    )
